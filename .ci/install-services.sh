@@ -1,0 +1,23 @@
+#!/bin/sh
+# Install the servers that tests/services.py starts for each test session: Redis and RabbitMQ.
+# PostgreSQL 15 is already on the image. Nothing is started here: the tests run their own servers.
+set -eu
+
+if command -v redis-server >/dev/null 2>&1 && [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ]; then
+    exit 0  # already installed: skip the slow `apt-get update`
+fi
+
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+
+# Debian's postinst scripts start freshly installed services unless policy-rc.d forbids it (exit 101).
+POLICY=/usr/sbin/policy-rc.d
+if [ ! -e "$POLICY" ]; then
+    printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$POLICY" >/dev/null
+    $SUDO chmod 755 "$POLICY"
+    trap '$SUDO rm -f "$POLICY"' EXIT
+fi
+
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends redis-server rabbitmq-server >/dev/null

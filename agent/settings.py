@@ -1,0 +1,35 @@
+"""Agent configuration: one frozen object built in `main()` and passed down."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def _default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "computalot-agent"
+
+
+@dataclass(frozen=True)
+class AgentSettings:
+    """Everything an agent process needs to know."""
+
+    controller_url: str
+    broker_url: str
+    token: str
+    cache_dir: Path = field(default_factory=_default_cache_dir)
+    #: tasks run at once (one Dramatiq worker thread each); 0 means one per CPU
+    slots: int = 0
+    #: hardware profiles served (their task queues are consumed)
+    profiles: tuple[str, ...] = ("cpu",)
+    agent_id: str = field(default_factory=lambda: f"agt_{uuid.uuid4().hex[:12]}")
+    heartbeat_interval_s: float = 2.0
+    #: seconds between SIGTERM and SIGKILL when a task is stopped
+    kill_grace_s: float = 2.0
+
+    @property
+    def effective_slots(self) -> int:
+        return self.slots or os.cpu_count() or 1

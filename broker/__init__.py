@@ -1,0 +1,46 @@
+"""The contract between controller and agent: broker construction, queue and actor names, wire schemas."""
+
+from broker.connection import connect
+from broker.errors import BrokerConfigError, DecodeError
+from broker.messages import (
+    AgentHeartbeat,
+    Capabilities,
+    Control,
+    TaskMessage,
+    TaskOutput,
+    TaskProgress,
+    TaskResult,
+    decode,
+    encode,
+)
+from broker.queues import APPLY_RESULT, PRIORITIES, PROFILES, RESULTS_QUEUE, RUN_TASK, task_queue, task_queues
+from broker.transport import declare_queues, send_result, send_task
+
+__all__ = [
+    # connection
+    "connect",
+    "declare_queues",
+    "send_result",
+    "send_task",
+    # names
+    "APPLY_RESULT",
+    "PRIORITIES",
+    "PROFILES",
+    "RESULTS_QUEUE",
+    "RUN_TASK",
+    "task_queue",
+    "task_queues",
+    # messages
+    "AgentHeartbeat",
+    "Capabilities",
+    "Control",
+    "TaskMessage",
+    "TaskOutput",
+    "TaskProgress",
+    "TaskResult",
+    "decode",
+    "encode",
+    # errors
+    "BrokerConfigError",
+    "DecodeError",
+]

@@ -1,0 +1,132 @@
+"""The controller application factory."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator
+
+import dramatiq
+from aiohttp import web
+
+from broker.connection import connect, is_memory
+from controller import jobs
+from controller.auth import resolve_token
+from controller.db import Store, open_database
+from controller.dispatcher import Dispatcher
+from controller.hub import Hub
+from controller.registry import AgentRegistry
+from controller.results import start_results_worker
+from controller.routes import agent, projects, public, recipes
+from controller.routes import jobs as job_routes
+from controller.settings import Settings
+from controller.web import BROKER, DISPATCHER, HUB, REGISTRY, SETTINGS, STORE, Handler, error_middleware
+
+logger = logging.getLogger(__name__)
+
+#: Paths anyone may call without a token.
+PUBLIC_PATHS = frozenset({"/health", "/live", "/ready", "/skill.md", "/llms.txt", "/llms-full.txt", "/docs"})
+PUBLIC_PREFIXES = ("/api/v1/docs", "/docs/", "/api/v1/auth/")
+PUBLIC_POSTS = frozenset({"/api/v1/feedback"})
+
+
+def is_public(request: web.Request) -> bool:
+    path = request.path
+    return (
+        path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES) or (request.method == "POST" and path in PUBLIC_POSTS)
+    )
+
+
+@web.middleware
+async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Resolve the bearer token of every protected route (unknown routes answer 404 first)."""
+    if request.match_info.http_exception is None and not is_public(request):
+        request["account"] = resolve_token(request.headers.get("Authorization"))
+    return await handler(request)
+
+
+def create_app(settings: Settings, *, broker: dramatiq.Broker | None = None) -> web.Application:
+    """Build the controller. Pass `broker` to share an in-process broker with an embedded agent."""
+    app = web.Application(middlewares=[error_middleware, auth_middleware], client_max_size=settings.max_push_bytes)
+    app[SETTINGS] = settings
+    for module in (public, job_routes, projects, agent, recipes):
+        app.add_routes(module.routes)
+    app.cleanup_ctx.append(_database)
+    app.cleanup_ctx.append(_broker(broker))
+    app.cleanup_ctx.append(_runtime)
+    return app
+
+
+async def _database(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    store = Store(open_database(settings.effective_database_url))
+    app[STORE] = store
+    yield
+    store.close()
+
+
+def _broker(shared: dramatiq.Broker | None):
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        app[BROKER] = shared if shared is not None else connect(app[SETTINGS].broker_url)
+        yield
+        if shared is None:
+            app[BROKER].close()
+
+    return ctx
+
+
+async def _runtime(app: web.Application) -> AsyncIterator[None]:
+    """Event hub, dispatcher, results consumer and lost-agent reaper, started and stopped together."""
+    settings, store, broker = app[SETTINGS], app[STORE], app[BROKER]
+    registry = AgentRegistry(settings.agent_ttl_s)
+    hub = Hub(
+        store,
+        registry,
+        settings.zmq_host,
+        settings.zmq_events_port,
+        settings.zmq_control_port,
+        settings.flush_interval_s,
+    )
+    dispatcher = Dispatcher(store, broker)
+    app[REGISTRY], app[HUB], app[DISPATCHER] = registry, hub, dispatcher
+    if is_memory(settings.broker_url):
+        # The in-process broker forgot everything it held: send every unfinished attempt again.
+        requeued = await store.write(jobs.requeue_all_unfinished)
+        logger.info("in-process broker: %d unfinished tasks will be re-sent", requeued)
+    loop = asyncio.get_running_loop()
+
+    def on_applied(applied: jobs.Applied) -> None:
+        if applied.retried:
+            loop.call_soon_threadsafe(dispatcher.wake)
+
+    hub.start()
+    dispatcher.start()
+    worker = start_results_worker(broker, store, on_applied)
+    reaper = asyncio.create_task(_reap_forever(app))
+    yield
+    reaper.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await reaper
+    worker.stop()
+    await dispatcher.stop()
+    await hub.stop()
+
+
+async def _reap_forever(app: web.Application) -> None:
+    """Requeue tasks of agents that stopped heartbeating (a lost agent does not spend the job's retries)."""
+    registry, store, settings = app[REGISTRY], app[STORE], app[SETTINGS]
+    while True:
+        await asyncio.sleep(settings.agent_ttl_s / 2)
+        if not registry.has_history():
+            continue
+        try:
+            requeued = await store.write(jobs.reap_lost_tasks, registry.is_live, time.time() - settings.agent_ttl_s)
+        except Exception:
+            logger.exception("reaping lost tasks failed; retrying next round")
+            continue
+        if requeued:
+            logger.warning("requeued %d tasks of lost agents", len(requeued))
+            app[DISPATCHER].wake()

@@ -1,0 +1,34 @@
+"""First start of an embedded platform: an admin account whose token is kept in the data dir."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from controller.auth import create_account, issue_key, resolve_token
+from controller.errors import Unauthorized
+from controller.models import Account
+
+TOKEN_FILE = "admin-token"
+
+
+def ensure_admin_token(data_dir: Path) -> str:
+    """The embedded admin's token: read from `<data_dir>/admin-token`, or created (with the account) on first start.
+
+    Call inside a write transaction.
+    """
+    path = data_dir / TOKEN_FILE
+    if path.is_file():
+        token = path.read_text().strip()
+        try:
+            resolve_token(f"Bearer {token}")
+            return token
+        except Unauthorized:
+            pass  # the key was revoked or the database replaced: issue a new one below
+    admin = Account.get_or_none(Account.name == "admin", Account.role == "admin") or create_account("admin", "admin")
+    token = issue_key(admin, label="embedded admin")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(token + "\n")
+    return token

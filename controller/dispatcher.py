@@ -1,0 +1,111 @@
+"""Moves planned task attempts from the database into the broker, in batches.
+
+The database is the truth: a task attempt is enqueued only after its row exists, and is
+marked enqueued only after the broker accepted it, so a crash in between re-sends (the
+agents' claim turns the duplicate into a no-op) instead of losing the task.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
+
+import dramatiq
+
+from broker.messages import TaskMessage
+from broker.queues import task_queue
+from broker.transport import send_task
+from controller import jobs
+from controller.db import Store
+from controller.jobspec import spec_from_json
+from controller.models import Job, Task
+from controller.planning import Plan, plan_job
+
+logger = logging.getLogger(__name__)
+
+#: Task attempts sent per database round trip.
+BATCH = 1000
+
+
+class Dispatcher:
+    """Sends pending task attempts to the broker whenever woken, and every second regardless."""
+
+    def __init__(self, store: Store, broker: dramatiq.Broker) -> None:
+        self.store = store
+        self.broker = broker
+        self._wake = asyncio.Event()
+        self._plans: OrderedDict[str, Plan] = OrderedDict()
+        # The broker client is blocking (pika, redis-py); one thread keeps its connection.
+        self._sender = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dispatch")
+        self._task: asyncio.Task[None] | None = None
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        self._sender.shutdown(wait=True)
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                sent = await self.dispatch_once()
+            except Exception:
+                logger.exception("dispatching tasks failed; retrying shortly")
+                sent = 0
+            if sent < BATCH:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=1.0)
+                self._wake.clear()
+
+    async def dispatch_once(self) -> int:
+        """Send one batch of pending attempts; returns how many were sent."""
+        pending = await self.store.read(jobs.pending_tasks, BATCH)
+        if not pending:
+            return 0
+        batch = [
+            (self._message(task, job), task_queue(job.profile, job.priority), job.priority) for task, job in pending
+        ]
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._sender, self._send_all, batch)
+        await self.store.write(jobs.mark_enqueued, [(m.task_id, m.attempt) for m, _, _ in batch])
+        logger.debug("dispatched %d task attempts", len(batch))
+        return len(batch)
+
+    def _send_all(self, batch: list[tuple[TaskMessage, str, str]]) -> None:
+        for message, queue, priority in batch:
+            send_task(self.broker, message, queue, priority)
+
+    def _plan(self, job: Job) -> Plan:
+        plan = self._plans.get(job.id)
+        if plan is None:
+            plan = self._plans[job.id] = plan_job(spec_from_json(job.spec))
+            if len(self._plans) > 256:
+                self._plans.popitem(last=False)
+        return plan
+
+    def _message(self, task: Task, job: Job) -> TaskMessage:
+        return TaskMessage(
+            job_id=job.id,
+            task_id=task.id,
+            attempt=task.attempt,
+            index=task.task_index,
+            count=job.task_count,
+            payload=self._plan(job).task_payload(task.task_index),
+            timeout_s=job.spec["timeout_s"],
+            command=tuple(job.command or ()),
+            runtime=job.runtime,
+            revision_hash=job.revision_hash,
+            workdir=job.workdir,
+            recipe=job.recipe,
+            checkpointing=bool(job.spec.get("checkpointing", {}).get("enabled")),
+        )

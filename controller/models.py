@@ -1,0 +1,166 @@
+"""Database models (peewee). The controller is the only writer.
+
+Times are UNIX seconds (floats); JSON columns are text so SQLite and PostgreSQL share one schema.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import peewee as pw
+
+#: Bound to a real database by `controller.db.open_database`.
+database = pw.DatabaseProxy()
+
+
+class JSONField(pw.TextField):
+    """A JSON value stored as text."""
+
+    def db_value(self, value: Any) -> str | None:
+        return None if value is None else json.dumps(value, separators=(",", ":"))
+
+    def python_value(self, value: str | None) -> Any:
+        return None if value is None else json.loads(value)
+
+
+class BaseModel(pw.Model):
+    class Meta:
+        database = database
+
+
+class Account(BaseModel):
+    id = pw.CharField(primary_key=True, max_length=40)
+    name = pw.CharField(max_length=200)
+    #: admin | member | viewer
+    role = pw.CharField(max_length=16, default="member")
+    webhook_secret = pw.CharField(max_length=80)
+    created_at = pw.FloatField()
+
+
+class ApiKey(BaseModel):
+    id = pw.CharField(primary_key=True, max_length=40)
+    account = pw.ForeignKeyField(Account, backref="keys", on_delete="CASCADE")
+    #: sha256 hex of the whole token; the token itself is never stored
+    key_hash = pw.CharField(max_length=64, unique=True)
+    #: first characters of the token, to tell keys apart in listings
+    prefix = pw.CharField(max_length=16)
+    label = pw.CharField(max_length=200, default="")
+    created_at = pw.FloatField()
+    revoked_at = pw.FloatField(null=True)
+
+
+class Project(BaseModel):
+    id = pw.CharField(primary_key=True, max_length=40)
+    account = pw.ForeignKeyField(Account, backref="projects", on_delete="CASCADE")
+    name = pw.CharField(max_length=64)
+    remote_dir = pw.CharField(max_length=500, null=True)
+    description = pw.TextField(default="")
+    active_revision = pw.IntegerField(default=0)
+    created_at = pw.FloatField()
+    updated_at = pw.FloatField()
+
+    class Meta:
+        indexes = ((("account", "name"), True),)
+
+
+class Revision(BaseModel):
+    project = pw.ForeignKeyField(Project, backref="revisions", on_delete="CASCADE")
+    number = pw.IntegerField()
+    content_hash = pw.CharField(max_length=80, index=True)
+    #: path -> sha256 of every file, for tarball_diff
+    files = JSONField()
+    size_bytes = pw.BigIntegerField()
+    manifest = JSONField()
+    created_at = pw.FloatField()
+
+    class Meta:
+        indexes = ((("project", "number"), True),)
+
+
+class Job(BaseModel):
+    id = pw.CharField(primary_key=True, max_length=40)
+    account = pw.ForeignKeyField(Account, backref="jobs", on_delete="CASCADE")
+    project = pw.ForeignKeyField(Project, null=True, backref="jobs", on_delete="SET NULL")
+    revision_hash = pw.CharField(max_length=80, default="")
+    recipe = pw.CharField(max_length=64, default="")
+    type = pw.CharField(max_length=32, default="structured_runner")
+    #: planning | queued | running | completed | partial | failed | cancelled
+    status = pw.CharField(max_length=16, index=True)
+    priority = pw.CharField(max_length=8, default="normal")
+    profile = pw.CharField(max_length=16, default="cpu")
+    #: the validated submission, as the user sent it (normalised)
+    spec = JSONField()
+    #: the command tasks run (submitted `runner_command`, else the manifest's entrypoint)
+    command = JSONField(null=True)
+    #: `process` | `oci` | `recipe`
+    runtime = pw.CharField(max_length=16, default="process")
+    workdir = pw.CharField(max_length=500, default=".")
+    task_count = pw.IntegerField()
+    #: tasks in a terminal state; the job finishes when it reaches task_count
+    finished_count = pw.IntegerField(default=0)
+    error = pw.TextField(null=True)
+    error_code = pw.CharField(max_length=64, null=True)
+    recommended_action = pw.TextField(null=True)
+    aggregate = JSONField(null=True)
+    idempotency_key = pw.CharField(max_length=200, null=True)
+    created_at = pw.FloatField(index=True)
+    started_at = pw.FloatField(null=True)
+    finished_at = pw.FloatField(null=True)
+
+    class Meta:
+        indexes = ((("account", "idempotency_key"), True),)
+
+
+class JobTag(BaseModel):
+    job = pw.ForeignKeyField(Job, backref="tag_rows", on_delete="CASCADE")
+    tag = pw.CharField(max_length=64, index=True)
+
+
+class Task(BaseModel):
+    id = pw.CharField(primary_key=True, max_length=64)
+    job = pw.ForeignKeyField(Job, backref="tasks", on_delete="CASCADE")
+    task_index = pw.IntegerField()
+    #: queued | running | completed | failed | cancelled
+    status = pw.CharField(max_length=16, default="queued")
+    #: 1-based number of the current attempt (every retry adds one)
+    attempt = pw.IntegerField(default=1)
+    #: retries spent on failures of the user's code (bounded by the job's max_retries)
+    retries_used = pw.IntegerField(default=0)
+    #: retries spent on lost agents and platform failures (bounded by the platform)
+    free_retries = pw.IntegerField(default=0)
+    #: whether the current attempt's message is in the broker
+    enqueued = pw.BooleanField(default=False)
+    agent_id = pw.CharField(max_length=64, default="")
+    exit_code = pw.IntegerField(null=True)
+    error = pw.TextField(null=True)
+    error_code = pw.CharField(max_length=64, null=True)
+    result = JSONField(null=True)
+    result_quality = pw.FloatField(null=True)
+    result_warnings = JSONField(null=True)
+    output_tail = pw.TextField(default="")
+    latest_progress = JSONField(null=True)
+    claimed_at = pw.FloatField(null=True)
+    started_at = pw.FloatField(null=True)
+    finished_at = pw.FloatField(null=True)
+
+    class Meta:
+        indexes = (
+            (("job", "task_index"), True),
+            (("status", "enqueued"), False),
+        )
+
+
+class Event(BaseModel):
+    """One lifecycle event; the auto-increment id is the stream sequence (`Last-Event-ID`)."""
+
+    id = pw.BigAutoField()
+    account = pw.ForeignKeyField(Account, on_delete="CASCADE")
+    job = pw.ForeignKeyField(Job, null=True, backref="events", on_delete="CASCADE")
+    project = pw.ForeignKeyField(Project, null=True, backref="events", on_delete="CASCADE")
+    kind = pw.CharField(max_length=32)
+    data = JSONField()
+    created_at = pw.FloatField()
+
+
+MODELS: list[type[BaseModel]] = [Account, ApiKey, Project, Revision, Job, JobTag, Task, Event]

@@ -1,0 +1,56 @@
+"""The controller's Dramatiq consumer: task results from the agents, applied once each."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import dramatiq
+
+from broker.queues import APPLY_RESULT, RESULTS_QUEUE
+from broker.transport import result_from_args
+from controller import jobs
+from controller.db import Store
+
+logger = logging.getLogger(__name__)
+
+
+def start_results_worker(
+    broker: dramatiq.Broker, store: Store, on_applied: Callable[[jobs.Applied], None]
+) -> dramatiq.Worker:
+    """Declare the `apply_result` actor on `broker` and start a worker consuming only the results queue.
+
+    A result is acknowledged only after its transaction committed; if the database is
+    unreachable the actor raises and Dramatiq redelivers it later.
+    """
+
+    def apply_result(data: dict[str, Any]) -> None:
+        result = result_from_args(data)
+        applied = store.write_sync(jobs.apply_result, result)
+        logger.info(
+            "job=%s task=%s attempt=%s result=%s applied=%s",
+            result.job_id,
+            result.task_id,
+            result.attempt,
+            result.status,
+            applied is not None,
+        )
+        if applied is not None:
+            on_applied(applied)
+
+    if APPLY_RESULT not in broker.actors:
+        dramatiq.actor(
+            apply_result,
+            broker=broker,
+            actor_name=APPLY_RESULT,
+            queue_name=RESULTS_QUEUE,
+            max_retries=1000,
+            min_backoff=500,
+            max_backoff=30_000,
+        )
+    else:  # a second app on the same in-process broker (tests): rebind the implementation
+        broker.actors[APPLY_RESULT].fn = apply_result
+    worker = dramatiq.Worker(broker, queues={RESULTS_QUEUE}, worker_threads=2, worker_timeout=200)
+    worker.start()
+    return worker

@@ -1,0 +1,46 @@
+"""Routes for agents (admin tokens): where to stream, claiming an attempt, fetching project code."""
+
+from __future__ import annotations
+
+import re
+
+from aiohttp import web
+
+from controller import jobs
+from controller.auth import require_admin
+from controller.errors import ValidationFailed, field_error
+from controller.projects import revision_path
+from controller.web import HUB, REGISTRY, SETTINGS, STORE, account_of, json_response, not_found, read_json
+
+routes = web.RouteTableDef()
+
+_HASH_RE = re.compile(r"^[0-9a-f]{64}$")
+
+
+@routes.get("/api/v1/agent/config")
+async def agent_config(request: web.Request) -> web.Response:
+    require_admin(account_of(request))
+    hub = request.app[HUB]
+    return json_response({"events_endpoint": hub.events_endpoint, "control_endpoint": hub.control_endpoint})
+
+
+@routes.post("/api/v1/agent/claim")
+async def claim(request: web.Request) -> web.Response:
+    require_admin(account_of(request))
+    body = await read_json(request, 4096)
+    task_id, attempt, agent_id = body.get("task_id"), body.get("attempt"), body.get("agent_id")
+    if not isinstance(task_id, str) or not isinstance(attempt, int) or not isinstance(agent_id, str):
+        raise ValidationFailed([field_error("body", "needs task_id (string), attempt (integer), agent_id (string)")])
+    registry = request.app[REGISTRY]
+    outcome = await request.app[STORE].write(jobs.claim_task, task_id, attempt, agent_id, registry.is_running)
+    return json_response({"run": outcome.run, "reason": outcome.reason})
+
+
+@routes.get("/api/v1/agent/revisions/{digest}")
+async def revision(request: web.Request) -> web.StreamResponse:
+    require_admin(account_of(request))
+    digest = request.match_info["digest"]
+    path = revision_path(request.app[SETTINGS].revisions_dir, digest)
+    if not _HASH_RE.match(digest) or not path.is_file():
+        raise not_found("revision", digest)
+    return web.FileResponse(path, headers={"Content-Type": "application/gzip"})

@@ -1,0 +1,163 @@
+"""Project routes: create, read, update, delete, push code, readiness."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import peewee as pw
+from aiohttp import web
+
+from controller.auth import new_id, require_writer
+from controller.errors import Conflict, PayloadTooLarge, ValidationFailed, field_error
+from controller.jobs import ACTIVE_JOB
+from controller.models import Job, Project, Revision
+from controller.projects import prepare_revision, publish_revision
+from controller.tarball import Limits
+from controller.views import project_json
+from controller.web import REGISTRY, SETTINGS, STORE, account_of, json_response, not_found, read_json
+
+routes = web.RouteTableDef()
+
+NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+_FIELDS = {"name", "remote_dir", "description"}
+
+
+def own_project(request: web.Request) -> Project:
+    name = request.match_info["name"]
+    project = Project.get_or_none(Project.account == account_of(request).id, Project.name == name)
+    if project is None:
+        raise not_found("project", name)
+    return project
+
+
+def active_revision(project: Project) -> Revision | None:
+    return Revision.get_or_none(Revision.project == project.id, Revision.number == project.active_revision)
+
+
+def _check_fields(body: object, allowed: set[str]) -> dict:
+    if not isinstance(body, dict):
+        raise ValidationFailed([field_error("body", "must be a JSON object")])
+    errors = [
+        field_error(k, f"unknown field; allowed: {', '.join(sorted(allowed))}") for k in sorted(set(body) - allowed)
+    ]
+    for key in ("remote_dir", "description"):
+        if key in body and body[key] is not None and not isinstance(body[key], str):
+            errors.append(field_error(key, "must be a string"))
+    if errors:
+        raise ValidationFailed(errors)
+    return body
+
+
+@routes.post("/api/v1/projects")
+async def create_project(request: web.Request) -> web.Response:
+    account = account_of(request)
+    require_writer(account)
+    body = _check_fields(await read_json(request, 64 * 1024), _FIELDS)
+    name = body.get("name")
+    if not isinstance(name, str) or not NAME_RE.match(name):
+        raise ValidationFailed(
+            [field_error("name", "must be 1-63 characters of a-z, 0-9, '-' or '_', starting with a letter or digit")]
+        )
+
+    def create() -> Project:
+        now = time.time()
+        return Project.create(
+            id=new_id("prj"),
+            account=account,
+            name=name,
+            remote_dir=body.get("remote_dir"),
+            description=body.get("description") or "",
+            created_at=now,
+            updated_at=now,
+        )
+
+    try:
+        project = await request.app[STORE].write(create)
+    except pw.IntegrityError:
+        raise Conflict(f"you already have a project named {name!r}", details={"project": name}) from None
+    return json_response(project_json(project, None), status=201)
+
+
+@routes.get("/api/v1/projects")
+async def list_projects(request: web.Request) -> web.Response:
+    projects = Project.select().where(Project.account == account_of(request).id).order_by(Project.name)
+    return json_response({"projects": [project_json(p, active_revision(p)) for p in projects]})
+
+
+@routes.get("/api/v1/projects/{name}")
+async def get_project(request: web.Request) -> web.Response:
+    project = own_project(request)
+    return json_response(project_json(project, active_revision(project)))
+
+
+@routes.put("/api/v1/projects/{name}")
+async def update_project(request: web.Request) -> web.Response:
+    require_writer(account_of(request))
+    project = own_project(request)
+    body = _check_fields(await read_json(request, 64 * 1024), {"remote_dir", "description"})
+
+    def update() -> Project:
+        for key, value in body.items():
+            setattr(project, key, value if key == "remote_dir" else value or "")
+        project.updated_at = time.time()
+        project.save()
+        return project
+
+    project = await request.app[STORE].write(update)
+    return json_response(project_json(project, active_revision(project)))
+
+
+@routes.delete("/api/v1/projects/{name}")
+async def delete_project(request: web.Request) -> web.Response:
+    require_writer(account_of(request))
+    project = own_project(request)
+
+    def delete() -> int:
+        active = Job.select().where(Job.project == project.id, Job.status.in_(("planning", *ACTIVE_JOB))).count()
+        if not active:
+            project.delete_instance(recursive=True)
+        return active
+
+    active = await request.app[STORE].write(delete)
+    if active:
+        raise Conflict(
+            f"project {project.name!r} has {active} active jobs",
+            recommended_action="Cancel or wait for its jobs, then delete again.",
+        )
+    return json_response({"deleted": project.name})
+
+
+@routes.post("/api/v1/projects/{name}/push")
+async def push_project(request: web.Request) -> web.Response:
+    require_writer(account_of(request))
+    project = own_project(request)
+    settings = request.app[SETTINGS]
+    data = await request.content.read(settings.max_push_bytes + 1)
+    if len(data) > settings.max_push_bytes:
+        raise PayloadTooLarge(f"the tarball is over {settings.max_push_bytes} bytes")
+    limits = Limits(max_compressed_bytes=settings.max_push_bytes)
+    prepared = await request.app[STORE].read(prepare_revision, data, settings.revisions_dir, limits)
+    body = await request.app[STORE].write(publish_revision, project.id, prepared)
+    return json_response(body, status=201 if body["published"] else 200)
+
+
+@routes.get("/api/v1/projects/{name}/status")
+async def project_status(request: web.Request) -> web.Response:
+    project = own_project(request)
+    revision = active_revision(project)
+    runtime = (revision.manifest.get("runtime") or {}).get("kind", "process") if revision else None
+    agents = [a for a in request.app[REGISTRY].live() if runtime in a.capabilities.runtimes]
+    ready = [a for a in agents if revision and revision.content_hash in a.revisions]
+    return json_response(
+        {
+            "project": project.name,
+            "active_revision": project.active_revision or None,
+            "content_hash": revision.content_hash if revision else None,
+            "runtime": runtime,
+            "can_accept_new_jobs": revision is not None and bool(agents),
+            "ready_for_jobs": bool(ready),
+            "nodes_ready": len(ready),
+            "nodes_total": len(agents),
+        }
+    )

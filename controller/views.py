@@ -1,0 +1,149 @@
+"""Public JSON shapes of jobs, tasks and results (no agent hosts, paths or image refs)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from controller.jobs import TERMINAL_JOB, counts_by_status
+from controller.models import Event, Job, Project, Revision, Task
+
+
+def iso(ts: float | None) -> str | None:
+    """ISO 8601 UTC of a UNIX time."""
+    return None if ts is None else datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
+
+
+def duration(start: float | None, end: float | None) -> float | None:
+    return None if start is None or end is None else round(end - start, 3)
+
+
+def job_json(job: Job, counts: dict[str, int] | None = None) -> dict[str, Any]:
+    """A job as `GET /api/v1/jobs/:id` shows it: state, counts, timestamps, error and the submitted fields."""
+    counts = counts if counts is not None else counts_by_status(job.id)
+    spec = dict(job.spec)
+    return {
+        "id": job.id,
+        "job_id": job.id,
+        "status": job.status,
+        **spec,
+        "type": job.type,
+        "project": spec.get("project"),
+        "revision": job.revision_hash or None,
+        "runner_command": spec.get("runner_command") or job.command,
+        "total_tasks": job.task_count,
+        "counts": counts,
+        "completeness": round(counts["completed"] / job.task_count, 6) if job.task_count else 0.0,
+        "error": job.error,
+        "error_code": job.error_code,
+        "recommended_action": job.recommended_action,
+        "created_at": iso(job.created_at),
+        "started_at": iso(job.started_at),
+        "finished_at": iso(job.finished_at),
+        "duration_s": duration(job.started_at or job.created_at, job.finished_at),
+        "terminal": job.status in TERMINAL_JOB,
+    }
+
+
+def job_summary(job: Job) -> dict[str, Any]:
+    """A job in listings: no payload, so a page of jobs stays small."""
+    return {
+        "id": job.id,
+        "status": job.status,
+        "type": job.type,
+        "recipe": job.recipe or None,
+        "project": job.spec.get("project"),
+        "total_tasks": job.task_count,
+        "finished_tasks": job.finished_count,
+        "tags": job.spec.get("tags", []),
+        "priority": job.priority,
+        "error": job.error,
+        "created_at": iso(job.created_at),
+        "finished_at": iso(job.finished_at),
+    }
+
+
+def task_json(task: Task, payload: dict[str, Any] | None = None) -> dict[str, Any]:
+    """One task as `GET /api/v1/jobs/:id/tasks` shows it."""
+    return {
+        "task_id": task.id,
+        "index": task.task_index,
+        "status": task.status,
+        "attempt": task.attempt,
+        "exit_code": task.exit_code,
+        "error": task.error,
+        "error_code": task.error_code,
+        "output": task.output_tail,
+        "latest_progress": task.latest_progress,
+        "live_feedback": {"output_tail": task.output_tail, "latest_progress": task.latest_progress},
+        "started_at": iso(task.started_at),
+        "finished_at": iso(task.finished_at),
+        "duration_s": duration(task.started_at, task.finished_at),
+        "payload": payload,
+    }
+
+
+def result_task_json(task: Task) -> dict[str, Any]:
+    return {
+        "task_id": task.id,
+        "index": task.task_index,
+        "status": task.status,
+        "result": task.result,
+        "result_quality": task.result_quality,
+        "result_warnings": task.result_warnings or [],
+        "error": task.error,
+        "artifacts": [],
+    }
+
+
+def results_json(job: Job, tasks: list[Task]) -> dict[str, Any]:
+    """`GET /api/v1/results/:job_id`."""
+    counts = {s: 0 for s in ("queued", "running", "completed", "failed", "cancelled")}
+    task_seconds = 0.0
+    for task in tasks:
+        counts[task.status] += 1
+        task_seconds += duration(task.started_at, task.finished_at) or 0.0
+    return {
+        "job_id": job.id,
+        "status": job.status,
+        "completeness": round(counts["completed"] / job.task_count, 6) if job.task_count else 0.0,
+        "summary": {
+            "total": job.task_count,
+            "completed": counts["completed"],
+            "failed": counts["failed"],
+            "cancelled": counts["cancelled"],
+            "duration_s": duration(job.started_at or job.created_at, job.finished_at),
+            "task_seconds": round(task_seconds, 3),
+        },
+        "aggregate_result": job.aggregate,
+        "aggregate_aliases": {},
+        "result_persisted": job.status in TERMINAL_JOB,
+        "output_persisted": False,
+        "error": job.error,
+        "recommended_action": job.recommended_action,
+        "meta": job.spec.get("meta"),
+        "tasks": [result_task_json(t) for t in tasks],
+    }
+
+
+def event_json(event: Event) -> dict[str, Any]:
+    return {
+        "seq": event.id,
+        "kind": event.kind,
+        "job_id": event.job_id,
+        "data": event.data,
+        "created_at": iso(event.created_at),
+    }
+
+
+def project_json(project: Project, revision: Revision | None) -> dict[str, Any]:
+    return {
+        "name": project.name,
+        "description": project.description,
+        "remote_dir": project.remote_dir,
+        "active_revision": project.active_revision or None,
+        "content_hash": revision.content_hash if revision else None,
+        "runtime": (revision.manifest.get("runtime") or {}).get("kind") if revision else None,
+        "created_at": iso(project.created_at),
+        "updated_at": iso(project.updated_at),
+    }

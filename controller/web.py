@@ -1,0 +1,127 @@
+"""HTTP plumbing shared by the route modules: typed app state, JSON in and out, the error envelope."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import dramatiq
+from aiohttp import web
+
+from controller.db import Store
+from controller.errors import BadRequest, ComputalotError, NotFound, PayloadTooLarge, ValidationFailed, field_error
+from controller.models import Account
+from controller.registry import AgentRegistry
+from controller.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+SETTINGS = web.AppKey("settings", Settings)
+STORE = web.AppKey("store", Store)
+BROKER = web.AppKey("broker", dramatiq.Broker)
+REGISTRY = web.AppKey("registry", AgentRegistry)
+HUB = web.AppKey("hub", object)
+DISPATCHER = web.AppKey("dispatcher", object)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def account_of(request: web.Request) -> Account:
+    """The authenticated account (set by the auth middleware)."""
+    return request["account"]
+
+
+def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    return web.json_response(data, status=status, headers=headers, dumps=_dumps)
+
+
+def _dumps(data: Any) -> str:
+    return json.dumps(data, separators=(",", ":"), default=str)
+
+
+async def read_json(request: web.Request, max_bytes: int) -> Any:
+    """The request body decoded as JSON.
+
+    Raises:
+      PayloadTooLarge: the body is over `max_bytes`.
+      BadRequest: the body is not JSON.
+    """
+    if request.content_length is not None and request.content_length > max_bytes:
+        raise PayloadTooLarge(f"request body is over {max_bytes} bytes", details={"limit_bytes": max_bytes})
+    body = await request.content.read(max_bytes + 1)
+    if len(body) > max_bytes:
+        raise PayloadTooLarge(f"request body is over {max_bytes} bytes", details={"limit_bytes": max_bytes})
+    if not body.strip():
+        raise BadRequest("the request body is empty; send a JSON object")
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadRequest(f"the request body is not valid JSON: {exc}") from None
+
+
+def int_query(request: web.Request, name: str, default: int, low: int, high: int) -> int:
+    """An integer query parameter within bounds."""
+
+    raw = request.query.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = low - 1
+    if not low <= value <= high:
+        raise ValidationFailed([field_error(name, f"must be an integer from {low} to {high}")])
+    return value
+
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_failed",
+    429: "rate_limited",
+    503: "not_ready",
+}
+
+
+def error_response(exc: ComputalotError) -> web.Response:
+    return json_response(exc.to_json(), status=exc.status)
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every error leaves as the JSON envelope; unexpected ones are logged with their traceback."""
+    try:
+        return await handler(request)
+    except ComputalotError as exc:
+        return error_response(exc)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        code = _HTTP_CODES.get(exc.status, "http_error")
+        message = exc.text if exc.text and not exc.text.startswith(f"{exc.status}:") else exc.reason
+        if exc.status == 404:
+            message = f"no route {request.method} {request.path}; see /api/v1/docs for the routes"
+        error = ComputalotError(message)
+        error.code, error.status = code, exc.status
+        return json_response(error.to_json(), status=exc.status, headers=_allow(exc))
+    except Exception:
+        logger.exception("unhandled error on %s %s", request.method, request.path)
+        return error_response(ComputalotError("internal error; the operator's logs have the details"))
+
+
+def _allow(exc: web.HTTPException) -> dict[str, str] | None:
+    allow = exc.headers.get("Allow")
+    return {"Allow": allow} if allow else None
+
+
+def not_found(kind: str, ident: str) -> NotFound:
+    """The 404 for a missing object, or one that belongs to another account."""
+    return NotFound(f"{kind} {ident!r} not found", details={kind: ident})

@@ -1,0 +1,5 @@
+"""`python -m computalot` runs the CLI."""
+
+from .cli import main
+
+main()

@@ -1,0 +1,45 @@
+"""Computalot server: controller, broker contract, agent and sealed recipes."""
+
+from setuptools import find_packages, setup
+
+setup(
+    name="computalot-server",
+    version="0.1.0",
+    description="Distributed compute platform: REST controller, Dramatiq broker contract, worker-pull agents",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.11",
+    packages=find_packages(include=["controller*", "broker*", "agent*", "recipes*"]),
+    package_data={"controller": ["docs/*.md"]},
+    install_requires=[
+        "dramatiq[rabbitmq,redis]>=2.0,<3",
+        "pyzmq>=26",
+        "aiohttp>=3.10,<4",
+        "peewee>=3.17,<5",
+        "psycopg2-binary>=2.9",
+        "msgpack>=1.0",
+        "numpy>=1.26",
+        "numba>=0.60",
+        "jsonschema>=4.20",
+        "click>=8.1",
+        "httpx>=0.27",
+        "eth-account>=0.13",
+    ],
+    extras_require={
+        "test": [
+            "pytest>=8",
+            "pytest-aiohttp>=1.0",
+            "pytest-timeout>=2.3",
+            "hypothesis>=6.100",
+            "ruff>=0.6",
+        ],
+    },
+    entry_points={
+        "console_scripts": [
+            "computalot-controller=controller.cli:main",
+            "computalot-agent=agent.cli:main",
+            "computalot-admin=controller.admin:main",
+            "computalot-server=controller.server:main",
+        ],
+    },
+)
