@@ -44,8 +44,8 @@ class Agent:
         self._worker: dramatiq.Worker | None = None
 
     def start(self) -> None:
-        """Connect the streams, announce this agent, and start consuming."""
-        endpoints = self.client.config()
+        """Connect the streams, announce this agent, and start consuming (waits for the controller)."""
+        endpoints = self._wait_for_controller()
         self._events = EventStream(self._ctx, endpoints["events_endpoint"])
         self._control = ControlListener(self._ctx, endpoints["control_endpoint"], self._on_control)
         self._control.start()
@@ -69,6 +69,18 @@ class Agent:
         )
         self._worker.start()
         logger.info("agent=%s started with %d slots", self.settings.agent_id, self.settings.effective_slots)
+
+    def _wait_for_controller(self) -> dict[str, str]:
+        delay_s = 0.2
+        while True:
+            try:
+                return self.client.config()
+            except httpx.TransportError as exc:
+                logger.warning("controller %s unreachable (%s); retrying in %.1fs", self.settings.controller_url,
+                               exc, delay_s)
+            if self._stopping.wait(delay_s):
+                raise RuntimeError("agent stopped before the controller answered")
+            delay_s = min(delay_s * 2, 5.0)
 
     def stop(self) -> None:
         """Stop consuming; running tasks are killed and their messages return to the broker."""

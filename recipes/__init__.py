@@ -7,7 +7,7 @@ import importlib
 from recipes.base import Recipe, RecipeContext, RecipeError
 
 #: Modules that each define `RECIPE`; imported lazily so listing recipes never compiles kernels.
-RECIPE_MODULES: tuple[str, ...] = ()
+RECIPE_MODULES: tuple[str, ...] = ("recipes.packing",)
 
 _registry: dict[str, Recipe] | None = None
 

@@ -7,7 +7,7 @@ from importlib import resources
 from aiohttp import web
 
 from controller.errors import Forbidden, NotReady
-from controller.web import BROKER, STORE, json_response
+from controller.web import BROKER, REGISTRY, STORE, json_response
 
 routes = web.RouteTableDef()
 
@@ -34,7 +34,7 @@ async def ready(request: web.Request) -> web.Response:
     checks = {"database": request.app[STORE].ping(), "broker": BROKER in request.app}
     if not all(checks.values()):
         raise NotReady("the controller is not ready", details={"checks": checks})
-    return json_response({"status": "ready", "checks": checks})
+    return json_response({"status": "ready", "checks": checks, "live_agents": len(request.app[REGISTRY].live())})
 
 
 async def serve_doc(request: web.Request) -> web.Response:

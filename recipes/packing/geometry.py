@@ -52,19 +52,17 @@ def _sorted_insert(buf, n, value):
 
 
 @njit(cache=True)
-def _arc_inside(cx, cy, t, ox, oy, ot, keep_coincident):
+def _arc_inside(cx, cy, t, ox, oy, ot, dox, doy, keep_coincident):
     """Green's-theorem contribution of the arc of half-disk (cx, cy, t) lying inside half-disk (ox, oy, ot).
 
-    The arc is split at its crossings with the other circle and the other flat-edge line; each piece is kept if its
-    midpoint is inside. Coincident circles (same centre) are kept for one of the two shapes only, so shared
-    boundary is counted once.
+    (dox, doy) = (cos ot, sin ot). The arc is split at its crossings with the other circle and the other
+    flat-edge line; each piece is kept if its midpoint is inside. Coincident circles (same centre) are kept for
+    one of the two shapes only, so shared boundary is counted once.
     """
     phi0 = t - _HALF_PI
     wx = cx - ox
     wy = cy - oy
     rho2 = wx * wx + wy * wy
-    dox = math.cos(ot)
-    doy = math.sin(ot)
     bps = np.empty(6)
     bps[0] = 0.0
     bps[1] = _PI
@@ -89,29 +87,37 @@ def _arc_inside(cx, cy, t, ox, oy, ot, keep_coincident):
             if 0.0 < tt < _PI:
                 n = _sorted_insert(bps, n, tt)
     total = 0.0
+    run_start = -1.0  # start of the current run of kept pieces; runs are integrated at once (the terms telescope)
     for k in range(n - 1):
         a = bps[k]
         b = bps[k + 1]
-        if b <= a:
-            continue
-        m = phi0 + 0.5 * (a + b)
-        px = cx + math.cos(m) - ox
-        py = cy + math.sin(m) - oy
-        in_disk = keep_coincident if coincident else px * px + py * py <= 1.0
-        if in_disk and px * dox + py * doy >= 0.0:
-            total += _arc_term(cx, cy, phi0 + a, phi0 + b)
+        keep = False
+        if b > a:
+            m = phi0 + 0.5 * (a + b)
+            px = cx + math.cos(m) - ox
+            py = cy + math.sin(m) - oy
+            in_disk = keep_coincident if coincident else px * px + py * py <= 1.0
+            keep = in_disk and px * dox + py * doy >= 0.0
+        if keep and run_start < 0.0:
+            run_start = a
+        elif not keep and run_start >= 0.0:
+            total += _arc_term(cx, cy, phi0 + run_start, phi0 + a)
+            run_start = -1.0
+    if run_start >= 0.0:
+        total += _arc_term(cx, cy, phi0 + run_start, phi0 + bps[n - 1])
     return total
 
 
 @njit(cache=True)
-def _edge_inside(cx, cy, t, ox, oy, ot):
-    """Green's-theorem contribution of the flat edge of half-disk (cx, cy, t) lying inside half-disk (ox, oy, ot)."""
-    ex = math.cos(t + _HALF_PI)
-    ey = math.sin(t + _HALF_PI)
+def _edge_inside(cx, cy, ct, st, ox, oy, dox, doy):
+    """Green's-theorem contribution of the flat edge of half-disk (cx, cy, θ) lying inside half-disk (ox, oy, ·).
+
+    (ct, st) = (cos θ, sin θ) and (dox, doy) the other shape's direction.
+    """
+    ex = -st  # e = (cos(θ + π/2), sin(θ + π/2))
+    ey = ct
     wx = cx - ox
     wy = cy - oy
-    dox = math.cos(ot)
-    doy = math.sin(ot)
     # The edge is p(τ) = c + τe, traversed from τ = 1 to τ = −1.
     bps = np.empty(5)
     bps[0] = -1.0
@@ -140,12 +146,32 @@ def _edge_inside(cx, cy, t, ox, oy, ot):
         py = wy + m * ey
         if px * px + py * py <= 1.0 and px * dox + py * doy >= 0.0:
             # Segment from p(b) to p(a): ½(x_b·y_a − y_b·x_a).
-            xb = cx + b * ex
-            yb = cy + b * ey
-            xa = cx + a * ex
-            ya = cy + a * ey
-            total += 0.5 * (xb * ya - yb * xa)
+            total += 0.5 * ((cx + b * ex) * (cy + a * ey) - (cy + b * ey) * (cx + a * ex))
     return total
+
+
+@njit(cache=True)
+def _reach(ct, st, dx, dy):
+    """max over the half-disk centred at the origin with direction (ct, st) of p·(dx, dy), for a unit (dx, dy)."""
+    if dx * ct + dy * st >= 0.0:
+        return 1.0  # the arc point in direction d belongs to the half-disk
+    return abs(dy * ct - dx * st)  # else a flat-edge endpoint ±(−sin θ, cos θ)
+
+
+@njit(cache=True)
+def pair_area_cs(xa, ya, ta, ca, sa, xb, yb, tb, cb, sb):
+    """`pair_area` with (cos θ, sin θ) of both shapes precomputed."""
+    ox = xb - xa
+    oy = yb - ya
+    if math.hypot(ox, oy) > 2.0:
+        return 0.0
+    # Exact zero, cheaply, when one shape lies behind the other's flat-edge line (common in tight packings).
+    if ox * ca + oy * sa + _reach(cb, sb, ca, sa) <= 0.0 or -(ox * cb + oy * sb) + _reach(ca, sa, cb, sb) <= 0.0:
+        return 0.0
+    area = _arc_inside(0.0, 0.0, ta, ox, oy, tb, cb, sb, True)
+    area += _arc_inside(ox, oy, tb, 0.0, 0.0, ta, ca, sa, False)
+    area += _edge_inside(ox, oy, cb, sb, 0.0, 0.0, ca, sa)
+    return max(area, 0.0)
 
 
 @njit(cache=True)
@@ -156,37 +182,42 @@ def pair_area(xa: float, ya: float, ta: float, xb: float, yb: float, tb: float) 
     contributes nothing to ½∮(x dy − y dx): only A's arc, B's arc and B's flat edge, clipped to the other shape,
     are integrated.
     """
-    ox = xb - xa
-    oy = yb - ya
-    if math.hypot(ox, oy) > 2.0:
-        return 0.0
-    area = _arc_inside(0.0, 0.0, ta, ox, oy, tb, True)
-    area += _arc_inside(ox, oy, tb, 0.0, 0.0, ta, False)
-    area += _edge_inside(ox, oy, tb, 0.0, 0.0, ta)
-    return max(area, 0.0)
+    return pair_area_cs(xa, ya, ta, math.cos(ta), math.sin(ta), xb, yb, tb, math.cos(tb), math.sin(tb))
+
+
+@njit(cache=True)
+def farthest_cs(x, y, ct, st, qx, qy):
+    """`farthest_point` with (cos θ, sin θ) precomputed, without trigonometry.
+
+    P3 takes the arc point in the direction from q to the centre when that direction is within ±π/2 of θ, i.e.
+    when it has a non-negative dot product with (cos θ, sin θ); otherwise, or if farther, an endpoint.
+    """
+    dx = x - qx
+    dy = y - qy
+    d = math.hypot(dx, dy)
+    ux, uy = (dx / d, dy / d) if d > 0.0 else (1.0, 0.0)  # P3: atan2(0, 0) = 0
+    bx = 0.0
+    by = 0.0
+    best = -1.0
+    if ux * ct + uy * st >= 0.0:
+        bx = x + ux
+        by = y + uy
+        best = (bx - qx) ** 2 + (by - qy) ** 2
+    for sign in (-1.0, 1.0):  # endpoints at θ ∓ π/2: c ∓ (−sin θ, cos θ)
+        px = x - sign * st
+        py = y + sign * ct
+        dd = (px - qx) ** 2 + (py - qy) ** 2
+        if dd > best:
+            best = dd
+            bx = px
+            by = py
+    return bx, by
 
 
 @njit(cache=True)
 def farthest_point(x: float, y: float, t: float, qx: float, qy: float) -> tuple[float, float]:
     """The point of half-disk (x, y, t) farthest from (qx, qy): an arc point or a flat-edge endpoint (P3)."""
-    opt = math.atan2(y - qy, x - qx)
-    diff = math.atan2(math.sin(opt - t), math.cos(opt - t))
-    bx = 0.0
-    by = 0.0
-    best = -1.0
-    if -_HALF_PI <= diff <= _HALF_PI:
-        bx = x + math.cos(opt)
-        by = y + math.sin(opt)
-        best = (bx - qx) ** 2 + (by - qy) ** 2
-    for a in (t - _HALF_PI, t + _HALF_PI):
-        px = x + math.cos(a)
-        py = y + math.sin(a)
-        d = (px - qx) ** 2 + (py - qy) ** 2
-        if d > best:
-            best = d
-            bx = px
-            by = py
-    return bx, by
+    return farthest_cs(x, y, math.cos(t), math.sin(t), qx, qy)
 
 
 @njit(cache=True)
@@ -213,78 +244,79 @@ def _circle3(ax, ay, bx, by, cx, cy):
 
 
 @njit(cache=True)
-def _outside(x, y, cx, cy, r):
-    # P3's test is hypot(p − c) ≤ r + 1e-10; squared distances give the same verdict up to rounding, faster.
-    dx = x - cx
-    dy = y - cy
-    lim = r + IN_CIRCLE_EPS
-    return dx * dx + dy * dy > lim * lim
-
-
-@njit(cache=True)
 def welzl(px: np.ndarray, py: np.ndarray, n: int) -> tuple[float, float, float]:
-    """Minimum enclosing circle (cx, cy, r) of the first n points: iterative Welzl, P3's three nested loops."""
+    """Minimum enclosing circle (cx, cy, r) of the first n points: iterative Welzl, P3's three nested loops.
+
+    P3's test is hypot(p − c) ≤ r + 1e-10; comparing squared distances gives the same verdict up to rounding,
+    several times faster.
+    """
     cx = 0.0
     cy = 0.0
     r = 0.0
+    lim = IN_CIRCLE_EPS**2
     for i in range(n):
-        if not _outside(px[i], py[i], cx, cy, r):
+        dx = px[i] - cx
+        dy = py[i] - cy
+        if dx * dx + dy * dy <= lim:
             continue
         cx, cy, r = px[i], py[i], 0.0
+        lim = IN_CIRCLE_EPS**2
         for j in range(i):
-            if not _outside(px[j], py[j], cx, cy, r):
+            dx = px[j] - cx
+            dy = py[j] - cy
+            if dx * dx + dy * dy <= lim:
                 continue
             cx, cy, r = _circle2(px[i], py[i], px[j], py[j])
+            lim = (r + IN_CIRCLE_EPS) ** 2
             for k in range(j):
-                if _outside(px[k], py[k], cx, cy, r):
+                dx = px[k] - cx
+                dy = py[k] - cy
+                if dx * dx + dy * dy > lim:
                     cx, cy, r = _circle3(px[i], py[i], px[j], py[j], px[k], py[k])
+                    lim = (r + IN_CIRCLE_EPS) ** 2
+    return cx, cy, r
+
+
+@njit(cache=True)
+def mec_cs(cand: np.ndarray, cts: np.ndarray, sts: np.ndarray) -> tuple[float, float, float]:
+    """`mec` with (cos θ, sin θ) of every shape precomputed."""
+    # Seeds sit after room for the refinement points, which are prepended: Welzl meets those (outside the current
+    # circle) first, so each rerun stays near-linear. The set is P3's enlarged set; only the order (hence the
+    # rounding) differs.
+    start = MAX_MEC_POINTS - N_SEED_POINTS
+    px = np.empty(MAX_MEC_POINTS)
+    py = np.empty(MAX_MEC_POINTS)
+    for i in range(N_SHAPES):
+        x = cand[3 * i]
+        y = cand[3 * i + 1]
+        ct = cts[i]
+        st = sts[i]
+        base = i * SEED_POINTS_PER_SHAPE
+        for k in range(ARC_SAMPLES):
+            slot = start + _MEC_ORDER[base + k]
+            px[slot] = x + ct * _ARC_COS[k] - st * _ARC_SIN[k]
+            py[slot] = y + st * _ARC_COS[k] + ct * _ARC_SIN[k]
+        for k, sign in enumerate((1.0, -1.0)):  # flat-edge endpoints c ± (−sin θ, cos θ)
+            slot = start + _MEC_ORDER[base + ARC_SAMPLES + k]
+            px[slot] = x - sign * st
+            py[slot] = y + sign * ct
+    cx, cy, r = welzl(px[start:], py[start:], N_SEED_POINTS)
+    for _ in range(REFINE_ROUNDS):
+        added = 0
+        for i in range(N_SHAPES):
+            fx, fy = farthest_cs(cand[3 * i], cand[3 * i + 1], cts[i], sts[i], cx, cy)
+            if math.hypot(fx - cx, fy - cy) > r + REFINE_EPS:
+                start -= 1
+                px[start] = fx
+                py[start] = fy
+                added += 1
+        if added == 0:
+            break
+        cx, cy, r = welzl(px[start:], py[start:], MAX_MEC_POINTS - start)
     return cx, cy, r
 
 
 @njit(cache=True)
 def mec(cand: np.ndarray) -> tuple[float, float, float]:
     """MEC (cx, cy, r) of the union of the 15 half-disks: Welzl on 990 seed points, then P3's refinement."""
-    px = np.empty(MAX_MEC_POINTS)
-    py = np.empty(MAX_MEC_POINTS)
-    for i in range(N_SHAPES):
-        x = cand[3 * i]
-        y = cand[3 * i + 1]
-        t = cand[3 * i + 2]
-        ct = math.cos(t)
-        st = math.sin(t)
-        base = i * SEED_POINTS_PER_SHAPE
-        for k in range(ARC_SAMPLES):
-            slot = _MEC_ORDER[base + k]
-            px[slot] = x + ct * _ARC_COS[k] - st * _ARC_SIN[k]
-            py[slot] = y + st * _ARC_COS[k] + ct * _ARC_SIN[k]
-        ex = math.cos(t + _HALF_PI)
-        ey = math.sin(t + _HALF_PI)
-        slot = _MEC_ORDER[base + ARC_SAMPLES]
-        px[slot] = x + ex
-        py[slot] = y + ey
-        slot = _MEC_ORDER[base + ARC_SAMPLES + 1]
-        px[slot] = x - ex
-        py[slot] = y - ey
-    n = N_SEED_POINTS
-    cx, cy, r = welzl(px, py, n)
-    fxs = np.empty(N_SHAPES)
-    fys = np.empty(N_SHAPES)
-    for _ in range(REFINE_ROUNDS):
-        added = 0
-        for i in range(N_SHAPES):
-            fx, fy = farthest_point(cand[3 * i], cand[3 * i + 1], cand[3 * i + 2], cx, cy)
-            if math.hypot(fx - cx, fy - cy) > r + REFINE_EPS:
-                fxs[added] = fx
-                fys[added] = fy
-                added += 1
-        if added == 0:
-            break
-        # The new points go first: they lie outside the current circle, so Welzl meets them early and the rerun
-        # stays near-linear. The set is P3's enlarged set; only the order (hence rounding) differs.
-        px[added : n + added] = px[:n].copy()
-        py[added : n + added] = py[:n].copy()
-        px[:added] = fxs[:added]
-        py[:added] = fys[:added]
-        n += added
-        cx, cy, r = welzl(px, py, n)
-    return cx, cy, r
+    return mec_cs(cand, np.cos(cand[2::3]), np.sin(cand[2::3]))

@@ -18,7 +18,7 @@ from recipes.packing.constants import (
     OVERLAP_TOL,
     VALID,
 )
-from recipes.packing.geometry import farthest_point, mec, pair_area
+from recipes.packing.geometry import farthest_cs, mec_cs, pair_area_cs
 
 #: Columns of the per-candidate info row written by `evaluate_batch`.
 INFO_REASON, INFO_RADIUS, INFO_CX, INFO_CY, INFO_OVERLAP, INFO_CONTAINED = range(6)
@@ -36,21 +36,24 @@ def evaluate(cand: np.ndarray, areas: np.ndarray) -> tuple[int, float, float, fl
         if not math.isfinite(cand[k]):
             areas[:] = 0.0
             return NON_FINITE, math.nan, math.nan, math.nan, math.nan, False
+    cts = np.cos(cand[2::3])
+    sts = np.sin(cand[2::3])
     overlap = 0.0
     n_over = 0
     p = 0
     for i in range(N_SHAPES):
+        xi, yi, ti = cand[3 * i], cand[3 * i + 1], cand[3 * i + 2]
         for j in range(i + 1, N_SHAPES):
-            a = pair_area(cand[3 * i], cand[3 * i + 1], cand[3 * i + 2], cand[3 * j], cand[3 * j + 1], cand[3 * j + 2])
+            a = pair_area_cs(xi, yi, ti, cts[i], sts[i], cand[3 * j], cand[3 * j + 1], cand[3 * j + 2], cts[j], sts[j])
             areas[p] = a
             p += 1
             if a > OVERLAP_TOL:
                 overlap += a
                 n_over += 1
-    cx, cy, r = mec(cand)
+    cx, cy, r = mec_cs(cand, cts, sts)
     contained = True
     for i in range(N_SHAPES):
-        fx, fy = farthest_point(cand[3 * i], cand[3 * i + 1], cand[3 * i + 2], cx, cy)
+        fx, fy = farthest_cs(cand[3 * i], cand[3 * i + 1], cts[i], sts[i], cx, cy)
         if not math.hypot(fx - cx, fy - cy) <= r + CONTAINMENT_TOL:
             contained = False
     reason = OVERLAP if n_over > 0 else (VALID if contained else CONTAINMENT)

@@ -72,7 +72,9 @@ for _name, _default in DEFAULTS.items():
 
 def _rules(operation: str) -> dict[str, Any]:
     """The if/then rule of one operation: what it requires, what it forbids, its `max_iters` default."""
-    then: dict[str, Any] = {"properties": {f: False for f in _PROPERTIES if f not in (*FIELDS[operation], "operation")}}
+    # {"not": {}} rather than false: jsonschema drops the field's path from errors of a false subschema.
+    forbidden = {f: {"not": {}} for f in _PROPERTIES if f not in (*FIELDS[operation], "operation")}
+    then: dict[str, Any] = {"properties": forbidden}
     if operation == "eval":
         then["if"] = {"not": {"required": ["candidate_ref"]}}
         then["then"] = {"required": ["candidate"]}
@@ -97,9 +99,12 @@ PAYLOAD_SCHEMA: dict[str, Any] = {
 }
 
 
+_MAX_ERRORS = 5
+
+
 def _message(error: Any, operation: Any) -> str:
     field = "/".join(str(p) for p in error.absolute_path) or "payload"
-    if error.schema is False:
+    if error.validator == "not" and error.validator_value == {}:
         return f"{field}: not accepted by operation {operation!r} (accepted: {', '.join(FIELDS[operation])})"
     return f"{field}: {error.message}"
 
@@ -111,7 +116,15 @@ def validate_payload(payload: Any) -> None:
     errors = sorted(Draft202012Validator(PAYLOAD_SCHEMA).iter_errors(payload), key=lambda e: [str(p) for p in e.absolute_path])
     if errors:
         operation = payload.get("operation") if isinstance(payload, dict) else None
-        raise RecipeError("; ".join(_message(e, operation) for e in errors))
+        messages = [_shorten(_message(e, operation)) for e in errors[:_MAX_ERRORS]]
+        if len(errors) > _MAX_ERRORS:
+            messages.append(f"and {len(errors) - _MAX_ERRORS} more")
+        raise RecipeError("; ".join(messages))
+
+
+def _shorten(message: str, limit: int = 200) -> str:
+    # jsonschema quotes the offending instance, which for a candidate is a 45-number list.
+    return message if len(message) <= limit else message[: limit - 3] + "..."
 
 
 def with_defaults(payload: dict[str, Any], ctx: RecipeContext) -> dict[str, Any]:

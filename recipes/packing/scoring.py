@@ -11,6 +11,7 @@ import numpy as np
 from recipes.packing.constants import (
     N_PAIRS,
     N_SHAPES,
+    N_VALUES,
     NON_FINITE,
     OVERLAP_TOL,
     REASONS,
@@ -118,7 +119,7 @@ def eval_batch(entries: Sequence[list[float] | str], penalty: float) -> dict[str
     """Score well-formed entries in parallel; an entry given as a string is an error message for that entry."""
     good = [k for k, e in enumerate(entries) if not isinstance(e, str)]
     rounded = [round6(entries[k]) for k in good]
-    cands = np.asarray(rounded, dtype=np.float64).reshape(len(good), -1)
+    cands = np.asarray(rounded, dtype=np.float64).reshape(len(good), N_VALUES)
     info = np.zeros((len(good), INFO_WIDTH))
     areas = np.zeros((len(good), N_PAIRS))
     if good:

@@ -63,7 +63,7 @@ class SearchRun:
         self.trace.append([int(iteration), float(self.best_state[2]), bool(self.best_state[0] > 0.5)])
 
     def improvements(self, entries: np.ndarray, iteration: int, per_proposal: bool) -> None:
-        """Trace entries for the local-search chunk's improvements, rows [offset, objective, valid]."""
+        """Trace entries for a local-search chunk's improvements, rows [offset, objective, valid]."""
         for offset, objective, valid in entries:
             at = iteration + int(offset) if per_proposal else iteration
             self.trace.append([at, float(objective), bool(valid > 0.5)])
@@ -168,7 +168,7 @@ def local_search(
         n_accepted, n_improved, sigma = local_search_chunk(
             cur, cur_state, run.best, run.best_state, sigma, run.box, run.penalty, idx, z, improvements
         )
-        run.improvements(improvements[:n_improved], iteration + done, per_proposal)
+        run.improvements(improvements[:n_improved], iteration + done if per_proposal else iteration, per_proposal)
         accepted += n_accepted
         run.evaluations += n
         done += n

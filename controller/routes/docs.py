@@ -1,0 +1,294 @@
+"""Documentation routes: the HTML page at /docs, the JSON index at /api/v1/docs and the JSON-wrapped guides.
+
+The plain-text documents (/skill.md, /llms.txt, /llms-full.txt) are served by `controller.routes.public`.
+Every source lives in `controller/docs/` and is read with `importlib.resources`.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from importlib import metadata, resources
+from typing import Any
+
+from aiohttp import web
+
+from controller.web import json_response
+from recipes import registry
+
+routes = web.RouteTableDef()
+
+#: Every client-facing route: (method, path as the router spells it, needs a token, summary).
+#: Agent-internal routes under /api/v1/agent/ are left out. tests/controller/test_docs.py checks this list
+#: against the app's router both ways, and against the endpoint table of llms.txt.
+ENDPOINTS: tuple[tuple[str, str, bool, str], ...] = (
+    ("GET", "/health", False, "Liveness probe"),
+    ("GET", "/live", False, "Liveness probe (same as /health)"),
+    ("GET", "/ready", False, "Readiness: 503 until the database and broker are up"),
+    ("GET", "/skill.md", False, "Agent skill file"),
+    ("GET", "/llms.txt", False, "Compact reference (text)"),
+    ("GET", "/llms-full.txt", False, "Full reference with tutorials (text)"),
+    ("GET", "/docs", False, "HTML docs"),
+    ("GET", "/api/v1/docs", False, "JSON index of the docs and endpoints"),
+    ("GET", "/api/v1/docs/recipes", False, "Recipes guide (JSON-wrapped markdown)"),
+    ("GET", "/api/v1/docs/python-sdk", False, "Python SDK and CLI guide (JSON-wrapped markdown)"),
+    ("GET", "/api/v1/docs/workflows", False, "Workflow patterns (JSON-wrapped markdown)"),
+    ("POST", "/api/v1/auth/register", False, "Always 403: API keys are issued by an operator"),
+    ("POST", "/api/v1/projects", True, "Create a project"),
+    ("GET", "/api/v1/projects", True, "List your projects"),
+    ("GET", "/api/v1/projects/{name}", True, "One project"),
+    ("PUT", "/api/v1/projects/{name}", True, "Update a project's remote_dir and description"),
+    ("DELETE", "/api/v1/projects/{name}", True, "Delete a project (409 while it has active jobs)"),
+    ("POST", "/api/v1/projects/{name}/push", True, "Push a gzip tarball and publish a revision"),
+    ("GET", "/api/v1/projects/{name}/status", True, "Active revision and agent readiness"),
+    ("POST", "/api/v1/jobs", True, "Submit a job"),
+    ("GET", "/api/v1/jobs", True, "List jobs, newest first"),
+    ("GET", "/api/v1/jobs/{job_id}", True, "Job state"),
+    ("GET", "/api/v1/jobs/{job_id}/tasks", True, "Per-task state, output tail, progress and payload"),
+    ("GET", "/api/v1/jobs/{job_id}/output", True, "Output tail per task"),
+    ("GET", "/api/v1/jobs/{job_id}/events", True, "Lifecycle events"),
+    ("PUT", "/api/v1/jobs/{job_id}/cancel", True, "Cancel a job"),
+    ("GET", "/api/v1/results/{job_id}", True, "Per-task results and the aggregate"),
+    ("GET", "/api/v1/recipes", True, "Recipe catalog (no recipe runs yet)"),
+    ("GET", "/api/v1/recipes/{name}", True, "One recipe's schema"),
+)
+
+#: Every served document: (path, title, format of the response body).
+DOCUMENTS: tuple[tuple[str, str, str], ...] = (
+    ("/skill.md", "Agent skill", "markdown"),
+    ("/llms.txt", "Compact reference", "text"),
+    ("/llms-full.txt", "Full reference with tutorials", "text"),
+    ("/docs", "HTML docs", "html"),
+    ("/api/v1/docs", "Docs and endpoint index", "json"),
+    ("/api/v1/docs/recipes", "Recipes", "json"),
+    ("/api/v1/docs/python-sdk", "Python SDK and CLI", "json"),
+    ("/api/v1/docs/workflows", "Workflow patterns", "json"),
+)
+
+#: JSON-wrapped guides: path -> (source file, title).
+GUIDES: dict[str, tuple[str, str]] = {
+    "/api/v1/docs/recipes": ("recipes.md", "Recipes"),
+    "/api/v1/docs/python-sdk": ("python-sdk.md", "Python SDK and CLI"),
+    "/api/v1/docs/workflows": ("workflows.md", "Workflow patterns"),
+}
+
+
+def read_doc(name: str) -> str:
+    """The text of `controller/docs/<name>`."""
+    return resources.files("controller").joinpath("docs", name).read_text(encoding="utf-8")
+
+
+def server_version() -> str:
+    """The installed computalot-server version, or "unknown" when running from an uninstalled tree."""
+    try:
+        return metadata.version("computalot-server")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def docs_index() -> dict[str, Any]:
+    """The body of `GET /api/v1/docs`."""
+    return {
+        "name": "Computalot",
+        "version": server_version(),
+        "docs": [{"path": path, "title": title, "format": fmt} for path, title, fmt in DOCUMENTS],
+        "endpoints": [
+            {"method": method, "path": path, "auth": auth, "summary": summary}
+            for method, path, auth, summary in ENDPOINTS
+        ],
+    }
+
+
+def guide_text(path: str) -> str:
+    """The markdown of one guide; the recipes guide ends with this server's installed catalog."""
+    name, _ = GUIDES[path]
+    text = read_doc(name)
+    if path == "/api/v1/docs/recipes":
+        text = text.rstrip("\n") + "\n\n" + recipe_catalog()
+    return text
+
+
+def recipe_catalog() -> str:
+    """Markdown listing the recipes this server has installed (none of them runs yet)."""
+    lines = ["## Installed on this server", ""]
+    recipes = sorted(registry().values(), key=lambda r: r.name)
+    if not recipes:
+        return "\n".join([*lines, "No recipe is installed.", ""])
+    lines += ["| Recipe | Operations | Description |", "|---|---|---|"]
+    for recipe in recipes:
+        operations = ", ".join(f"`{op}`" for op in recipe.operations)
+        lines.append(f"| `{recipe.name}` | {operations} | {recipe.description} |")
+    return "\n".join([*lines, ""])
+
+
+@routes.get("/api/v1/docs")
+async def get_docs_index(request: web.Request) -> web.Response:
+    return json_response(docs_index())
+
+
+async def get_guide(request: web.Request) -> web.Response:
+    _, title = GUIDES[request.path]
+    return json_response({"title": title, "format": "markdown", "content": guide_text(request.path)})
+
+
+for _path in GUIDES:
+    routes.get(_path)(get_guide)
+
+
+@routes.get("/docs")
+async def get_docs_page(request: web.Request) -> web.Response:
+    return web.Response(text=docs_page(), content_type="text/html")
+
+
+def docs_page() -> str:
+    """The HTML docs: llms-full.txt.md, then each guide, inside the `index.html` shell."""
+    content, sections = markdown_to_html(read_doc("llms-full.txt.md"))
+    guides, guide_links = [], []
+    for path, (_, title) in GUIDES.items():
+        anchor = "guide-" + path.rsplit("/", 1)[-1]
+        body, _ = markdown_to_html(guide_text(path), shift=1, id_prefix=anchor + "-")
+        guides.append(f'<section class="guide" id="{anchor}">\n{body}\n</section>')
+        guide_links.append(f'    <li><a href="#{anchor}">{html.escape(title)}</a></li>')
+    nav = "\n".join(f'    <li><a href="#{anchor}">{label}</a></li>' for anchor, label in sections)
+    replacements = {
+        "{{nav}}": nav,
+        "{{guides_nav}}": "\n".join(guide_links),
+        "{{content}}": content,
+        "{{guides}}": "\n".join(guides),
+        "{{version}}": html.escape(server_version()),
+    }
+    page = read_doc("index.html")
+    for marker, value in replacements.items():
+        page = page.replace(marker, value)
+    return page
+
+
+# -- a small Markdown renderer, enough for the docs in controller/docs/ ---------------------------------------
+
+_FENCE = re.compile(r"^\s*```")
+_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
+_LIST_ITEM = re.compile(r"^(\s*)([-*]|\d+[.)])\s+(.*)$")
+_CODE_SPAN = re.compile(r"(`[^`]+`)")
+_LINK = re.compile(r"\[([^\]]+)\]\(([^)\s]+)\)")
+_STRONG = re.compile(r"\*\*(.+?)\*\*")
+_EMPHASIS = re.compile(r"(?<![\w*])\*([^*\s](?:[^*]*[^*\s])?)\*(?![\w*])")
+
+
+def markdown_to_html(text: str, *, shift: int = 0, id_prefix: str = "") -> tuple[str, list[tuple[str, str]]]:
+    """Render the Markdown subset the docs use: headings, paragraphs, lists, fenced code, tables, inline code,
+    bold, emphasis and links. Returns the HTML and (anchor, label) of each level-2 heading, for navigation.
+
+    `shift` lowers every heading by that many levels; `id_prefix` keeps anchors of several documents apart.
+    """
+    out: list[str] = []
+    sections: list[tuple[str, str]] = []
+    lines = text.split("\n")
+    paragraph: list[str] = []
+    list_kind = ""  # "ul" or "ol" while a list is open
+    item: list[str] = []
+
+    def flush_paragraph() -> None:
+        if paragraph:
+            out.append(f"<p>{_inline(' '.join(paragraph))}</p>")
+            paragraph.clear()
+
+    def flush_item() -> None:
+        if item:
+            out.append(f"<li>{_inline(' '.join(item))}</li>")
+            item.clear()
+
+    def close_list() -> None:
+        nonlocal list_kind
+        flush_item()
+        if list_kind:
+            out.append(f"</{list_kind}>")
+            list_kind = ""
+
+    def close_blocks() -> None:
+        flush_paragraph()
+        close_list()
+
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        stripped = line.strip()
+        if _FENCE.match(line):
+            close_blocks()
+            indent = len(line) - len(line.lstrip())
+            code: list[str] = []
+            i += 1
+            while i < len(lines) and not _FENCE.match(lines[i]):
+                code.append(lines[i][indent:] if lines[i][:indent].strip() == "" else lines[i])
+                i += 1
+            out.append(f"<pre><code>{html.escape(chr(10).join(code))}</code></pre>")
+            i += 1
+            continue
+        if not stripped:
+            close_blocks()
+        elif heading := _HEADING.match(line):
+            close_blocks()
+            level = min(len(heading.group(1)) + shift, 6)
+            label = _inline(heading.group(2))
+            anchor = id_prefix + _slug(heading.group(2))
+            out.append(f'<h{level} id="{anchor}">{label}</h{level}>')
+            if level == 2 and not shift:
+                sections.append((anchor, label))
+        elif stripped.startswith("|"):
+            close_blocks()
+            rows = []
+            while i < len(lines) and lines[i].strip().startswith("|"):
+                rows.append(lines[i].strip())
+                i += 1
+            out.append(_table(rows))
+            continue
+        elif match := _LIST_ITEM.match(line):
+            flush_paragraph()
+            marker = match.group(2)
+            kind = "ul" if marker in "-*" else "ol"
+            if kind != list_kind:
+                close_list()
+                start = int(marker[:-1]) if kind == "ol" else 1
+                out.append(f'<ol start="{start}">' if kind == "ol" and start != 1 else f"<{kind}>")
+                list_kind = kind
+            flush_item()
+            item.append(match.group(3))
+        elif list_kind and line[:1].isspace():
+            item.append(stripped)
+        else:
+            close_list()
+            paragraph.append(stripped)
+        i += 1
+    close_blocks()
+    return "\n".join(out), sections
+
+
+def _table(rows: list[str]) -> str:
+    cells = [[c.strip() for c in row.strip("|").split("|")] for row in rows]
+    if len(cells) > 1 and all(re.fullmatch(r":?-{3,}:?", c) for c in cells[1]):
+        head, body = cells[0], cells[2:]
+    else:
+        head, body = [], cells
+    parts = ["<table>"]
+    if head:
+        parts.append("<thead><tr>" + "".join(f"<th>{_inline(c)}</th>" for c in head) + "</tr></thead>")
+    parts.append("<tbody>")
+    parts += ["<tr>" + "".join(f"<td>{_inline(c)}</td>" for c in row) + "</tr>" for row in body]
+    parts.append("</tbody></table>")
+    return "\n".join(parts)
+
+
+def _inline(text: str) -> str:
+    pieces = []
+    for piece in _CODE_SPAN.split(text):
+        if len(piece) > 1 and piece.startswith("`") and piece.endswith("`"):
+            pieces.append(f"<code>{html.escape(piece[1:-1])}</code>")
+            continue
+        piece = html.escape(piece)
+        piece = _LINK.sub(r'<a href="\2">\1</a>', piece)
+        piece = _STRONG.sub(r"<strong>\1</strong>", piece)
+        pieces.append(_EMPHASIS.sub(r"<em>\1</em>", piece))
+    return "".join(pieces)
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "section"

@@ -1,0 +1,119 @@
+"""Tests of controller.registry: which agents are alive and what they offer, judged at explicit times."""
+
+from __future__ import annotations
+
+import time
+
+from broker.messages import AgentHeartbeat, Capabilities
+from controller.registry import AgentRegistry
+
+TTL = 8.0
+
+
+def heartbeat(agent_id: str, **caps: object) -> AgentHeartbeat:
+    return AgentHeartbeat(agent_id=agent_id, capabilities=Capabilities(**caps), running_tasks=("task_1",))
+
+
+def test_an_agent_is_live_until_its_ttl_has_passed() -> None:
+    # Given an agent heard at t=100 with an 8 s TTL
+    registry = AgentRegistry(ttl_s=TTL)
+    registry.update(heartbeat("a1"), now=100.0)
+
+    # When asked at several times
+    # Then it is live up to and including t=108, and gone after
+    assert registry.is_live("a1", now=100.0)
+    assert registry.is_live("a1", now=108.0)
+    assert not registry.is_live("a1", now=108.01)
+    assert [h.agent_id for h in registry.live(now=108.0)] == ["a1"]
+    assert registry.live(now=108.01) == []
+
+
+def test_a_new_heartbeat_renews_liveness_and_replaces_the_old_one() -> None:
+    # Given an agent heard twice, the second time with more slots
+    registry = AgentRegistry(ttl_s=TTL)
+    registry.update(heartbeat("a1"), now=100.0)
+    registry.update(AgentHeartbeat(agent_id="a1", capabilities=Capabilities(), slots=4), now=105.0)
+
+    # When asked after the first would have expired
+    live = registry.live(now=112.0)
+
+    # Then it is one live agent with the latest report
+    assert [(h.agent_id, h.slots) for h in live] == [("a1", 4)]
+
+
+def test_an_unknown_agent_is_not_live() -> None:
+    # Given an empty registry, Then no agent is live
+    registry = AgentRegistry(ttl_s=TTL)
+    assert not registry.is_live("ghost", now=0.0)
+    assert registry.live(now=0.0) == []
+
+
+def test_is_running_needs_a_live_agent_that_reported_the_task() -> None:
+    # Given a live agent running task_1, and a stale agent that also reported task_1
+    registry = AgentRegistry(ttl_s=TTL)
+    registry.update(heartbeat("fresh"), now=time.monotonic())
+    registry.update(heartbeat("stale"), now=time.monotonic() - TTL - 60)
+
+    # Then only the live agent counts as running it, and only that task
+    assert registry.is_running("fresh", "task_1")
+    assert not registry.is_running("fresh", "task_2")
+    assert not registry.is_running("stale", "task_1")
+    assert not registry.is_running("ghost", "task_1")
+
+
+def test_capable_filters_live_agents_by_runtime_profile_and_recipe() -> None:
+    # Given agents with different offers, one of them stale
+    registry = AgentRegistry(ttl_s=TTL)
+    now = time.monotonic()
+    registry.update(heartbeat("cpu", profiles=("cpu",), runtimes=("process",)), now=now)
+    registry.update(
+        heartbeat("gpu", profiles=("cpu", "gpu"), runtimes=("process", "oci"), recipes=("packing",)), now=now
+    )
+    registry.update(heartbeat("old-gpu", profiles=("gpu",), runtimes=("process",)), now=now - TTL - 60)
+
+    def ids(runtime: str, profile: str, recipe: str = "") -> list[str]:
+        return sorted(h.agent_id for h in registry.capable(runtime, profile, recipe))
+
+    # Then each query finds the live agents offering all that was asked
+    assert ids("process", "cpu") == ["cpu", "gpu"]
+    assert ids("process", "gpu") == ["gpu"]
+    assert ids("oci", "cpu") == ["gpu"]
+    assert ids("process", "cpu", "packing") == ["gpu"]
+    assert ids("process", "cpu", "unknown-recipe") == []
+    assert ids("wasm", "cpu") == []
+
+
+def test_summary_describes_offers_without_agent_ids_or_hosts() -> None:
+    # Given a live agent whose id contains its host name
+    registry = AgentRegistry(ttl_s=TTL)
+    registry.update(
+        heartbeat("agent-on-gpu07.internal", cpu=16, memory_mb=64000, gpu_count=2, profiles=("gpu",), recipes=("r",)),
+        now=time.monotonic(),
+    )
+
+    # When summarised for a no_capable_workers answer
+    summary = registry.summary()
+
+    # Then it lists what is offered and nothing that identifies the agent
+    assert summary == [
+        {"profiles": ["gpu"], "runtimes": ["process"], "recipes": ["r"], "cpu": 16, "memory_mb": 64000, "gpu_count": 2}
+    ]
+    assert "gpu07" not in repr(summary)
+
+
+def test_summary_leaves_out_stale_agents() -> None:
+    # Given only a stale agent, Then the summary is empty
+    registry = AgentRegistry(ttl_s=TTL)
+    registry.update(heartbeat("old"), now=time.monotonic() - TTL - 60)
+    assert registry.summary() == []
+
+
+def test_has_history_only_after_one_ttl_of_uptime() -> None:
+    # Given a registry that started at started_at
+    registry = AgentRegistry(ttl_s=TTL)
+    start = registry.started_at
+
+    # Then it cannot judge agents lost until more than one TTL has passed
+    assert not registry.has_history(now=start)
+    assert not registry.has_history(now=start + TTL)
+    assert registry.has_history(now=start + TTL + 0.01)

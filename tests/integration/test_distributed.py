@@ -1,0 +1,82 @@
+"""The end-to-end path with the controller and agents as separate processes, over each real broker."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from computalot import ComputalotClient
+
+from tests.conftest_platform import make_project, process_manifest, wait_ready
+from tests.e2e.conftest import SCRIPT
+from tests.integration.conftest import Distributed
+
+pytestmark = pytest.mark.services
+
+
+def _project(client: ComputalotClient) -> str:
+    return make_project(client, {"computalot.project.json": process_manifest(["python3", "run.py"]), "run.py": SCRIPT})
+
+
+def test_a_fan_out_job_completes_over_the_broker(distributed: Distributed):
+    # Given a member account and a pushed project
+    client = distributed.client()
+    name = _project(client)
+    # When a fan-out job runs on the separate agent process
+    job = client.submit_job(project=name, payload={"models": ["a", "b", "c", "d"]}, fan_out={"by": "models"})
+    results = client.wait(job["id"], timeout_s=90)
+    # Then every element's result is collected in order
+    assert results["status"] == "completed"
+    assert [r["echo"]["models"] for r in results["aggregate_result"]] == ["a", "b", "c", "d"]
+    # And a failing task with a retry succeeds on its second attempt
+    retried = client.wait(client.submit_job(project=name, payload={"fail_until_attempt": 1}, max_retries=1)["id"],
+                          timeout_s=90)
+    assert retried["aggregate_result"][0]["attempt"] == 2
+
+
+def test_cancel_reaches_a_task_running_on_another_process(distributed: Distributed, tmp_path):
+    client = distributed.client()
+    name = _project(client)
+    pidfile = tmp_path / "pids"
+    job = client.submit_job(project=name, payload={"pidfile": str(pidfile), "sleep": 300})
+    deadline = time.monotonic() + 60
+    while not pidfile.exists():
+        assert time.monotonic() < deadline, "task never started"
+        time.sleep(0.1)
+    assert client.cancel_job(job["id"])["status"] == "cancelled"
+    runner = int(pidfile.read_text().split()[0])
+    deadline = time.monotonic() + 20
+    while _alive(runner):
+        assert time.monotonic() < deadline, "cancelled task still running"
+        time.sleep(0.1)
+
+
+def test_a_task_of_a_killed_agent_is_redelivered_and_the_job_completes(distributed: Distributed):
+    # Given a job whose tasks are running on the only agent
+    client = distributed.client()
+    name = _project(client)
+    job = client.submit_job(project=name, payload={}, fan_out={"items": [{"sleep": 2, "i": i} for i in range(4)]})
+    deadline = time.monotonic() + 60
+    while client.get_job(job["id"])["counts"]["running"] == 0:
+        assert time.monotonic() < deadline, "no task started"
+        time.sleep(0.05)
+    # When that agent is killed with SIGKILL mid-task and another agent joins
+    distributed.agents[0].kill()
+    distributed.start_agent()
+    # Then the job completes with every task's result exactly once
+    results = client.wait(job["id"], timeout_s=120)
+    assert results["status"] == "completed"
+    assert [r["echo"]["i"] for r in results["aggregate_result"]] == [0, 1, 2, 3]
+    # And the redelivered attempts did not spend the job's retries (max_retries is 0)
+    assert all(t["status"] == "completed" for t in results["tasks"])
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split()[2] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+__all__ = ["wait_ready"]
