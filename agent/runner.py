@@ -20,8 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from broker.output import TAIL_BYTES, last_bytes
+
 PROGRESS_PREFIX = "COMPUTALOT_PROGRESS:"
-TAIL_BYTES = 10 * 1024
 #: Seconds between deliveries of buffered output lines.
 FLUSH_INTERVAL_S = 0.2
 
@@ -53,7 +54,7 @@ class RunOutcome:
 
 
 class Tail:
-    """The last `limit` characters of combined output."""
+    """The last `limit` bytes (UTF-8) of combined output."""
 
     def __init__(self, limit: int = TAIL_BYTES) -> None:
         self.limit = limit
@@ -64,13 +65,13 @@ class Tail:
     def add(self, line: str) -> None:
         with self._lock:
             self._lines.append(line)
-            self._size += len(line) + 1
+            self._size += len(line.encode()) + 1
             while self._size > self.limit and len(self._lines) > 1:
-                self._size -= len(self._lines.popleft()) + 1
+                self._size -= len(self._lines.popleft().encode()) + 1
 
     def text(self) -> str:
         with self._lock:
-            return "".join(line + "\n" for line in self._lines)[-self.limit :]
+            return last_bytes("".join(line + "\n" for line in self._lines), self.limit)
 
 
 class Run:
@@ -120,6 +121,9 @@ class Run:
         for reader in readers:
             reader.start()
         verdict = self._supervise(proc, started)
+        # Background processes the command left behind die with it (and release its pipes).
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
         for reader in readers:
             reader.join(timeout=5)
         self._flush()

@@ -76,8 +76,9 @@ class Agent:
             try:
                 return self.client.config()
             except httpx.TransportError as exc:
-                logger.warning("controller %s unreachable (%s); retrying in %.1fs", self.settings.controller_url,
-                               exc, delay_s)
+                logger.warning(
+                    "controller %s unreachable (%s); retrying in %.1fs", self.settings.controller_url, exc, delay_s
+                )
             if self._stopping.wait(delay_s):
                 raise RuntimeError("agent stopped before the controller answered")
             delay_s = min(delay_s * 2, 5.0)

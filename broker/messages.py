@@ -153,7 +153,8 @@ def from_dict(data: dict[str, Any], raw: bytes = b"") -> Message:
     """Build a message from its map form; unknown keys are ignored, missing ones take defaults."""
     if not isinstance(data, dict):
         raise DecodeError(f"expected a map, got {type(data).__name__}", raw)
-    cls = _KINDS.get(data.get("kind", ""))
+    kind = data.get("kind")
+    cls = _KINDS.get(kind) if isinstance(kind, str) else None
     if cls is None:
         raise DecodeError(f"unknown message kind {data.get('kind')!r}", raw)
     return _build(cls, data, raw)

@@ -18,14 +18,12 @@ import zmq.asyncio
 
 from broker.errors import DecodeError
 from broker.messages import AgentHeartbeat, Control, TaskOutput, TaskProgress, decode, encode
+from broker.output import TAIL_BYTES, last_bytes
 from controller.db import Store
 from controller.models import Event, Job, Task
 from controller.registry import AgentRegistry
 
 logger = logging.getLogger(__name__)
-
-#: Bytes of output kept per task (the tail shown while it runs and after it ends).
-TAIL_BYTES = 10 * 1024
 
 
 @dataclass
@@ -99,7 +97,7 @@ class Hub:
             live = self._entry(message.job_id, message.task_id, message.attempt)
             if live is not None:
                 self._note_seq(live, message.stream, message.seq)
-                live.tail = (live.tail + "".join(line + "\n" for line in message.lines))[-TAIL_BYTES:]
+                live.tail = last_bytes(live.tail + "".join(line + "\n" for line in message.lines), TAIL_BYTES)
                 live.output_dirty = True
         elif isinstance(message, TaskProgress):
             live = self._entry(message.job_id, message.task_id, message.attempt)

@@ -202,7 +202,10 @@ def _depends_on(value: Any, errors: _Errors) -> tuple[str, ...]:
 def _callback_url(value: Any, errors: _Errors) -> str | None:
     if value is None:
         return None
-    parts = urlsplit(value) if isinstance(value, str) else None
+    try:
+        parts = urlsplit(value) if isinstance(value, str) else None
+    except ValueError:  # e.g. an unbalanced IPv6 bracket
+        parts = None
     if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
         errors.add("callback_url", "must be an http:// or https:// URL")
         return None
@@ -232,7 +235,10 @@ def _checkpointing(value: Any, errors: _Errors) -> bool:
     if not isinstance(value, dict) or set(value) - {"enabled", "resume_from_latest"}:
         errors.add("checkpointing", "must be an object {enabled, resume_from_latest}")
         return False
-    return bool(value.get("enabled", False))
+    if not all(isinstance(v, bool) for v in value.values()):
+        errors.add("checkpointing", "enabled and resume_from_latest must be true or false")
+        return False
+    return value.get("enabled", False)
 
 
 def _fan_out(value: Any, payload: dict[str, Any], errors: _Errors) -> FanOut | None:

@@ -67,6 +67,10 @@ def resolve(requirements: dict[str, Any] | None) -> tuple[Preset, dict[str, Any]
         raise ValidationFailed(
             [field_error("requirements.profile", f"unknown preset {name!r}; choose one of: {', '.join(PRESETS)}")]
         )
+    if requirements.get("gpu_count", 0) > 0 and preset.gpu_count == 0:
+        raise ValidationFailed(
+            [field_error("requirements.gpu_count", f"the {preset.name} preset has no GPU; choose a gpu-* profile")]
+        )
     minimums = {
         "cpu": max(preset.cpu, requirements.get("cpu", 0)),
         "memory_mb": max(preset.memory_mb, requirements.get("memory_mb", 0)),

@@ -34,7 +34,10 @@ class Process:
         self.args, self.log_path = args, log
         self._log = log.open("ab")
         self.proc = subprocess.Popen(
-            args, stdout=self._log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})},
+            args,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
             start_new_session=True,
         )
 
@@ -94,7 +97,9 @@ class Platform:
         """A fresh account's API key (each test gets its own account, so tests never see each other's objects)."""
         out = subprocess.run(
             [*self.admin_args, "create-account", f"test-{secrets.token_hex(4)}", "--role", role],
-            capture_output=True, text=True, check=True,
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout
         return out.strip().splitlines()[-1]
 
@@ -138,12 +143,18 @@ def embedded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
 def _embedded(data_dir: Path, port: int | None = None) -> Iterator[Platform]:
     port = port or free_port()
     url = f"http://127.0.0.1:{port}"
-    server = Process([str(BIN / "computalot-server"), "up", "--data-dir", str(data_dir), "--port", str(port),
-                      "--slots", "4"], data_dir / "server.log")
+    server = Process(
+        [str(BIN / "computalot-server"), "up", "--data-dir", str(data_dir), "--port", str(port), "--slots", "4"],
+        data_dir / "server.log",
+    )
     try:
         wait_ready(url, server)
-        platform = Platform(url, (data_dir / "admin-token").read_text().strip(),
-                            [str(BIN / "computalot-admin"), "--data-dir", str(data_dir)], data_dir)
+        platform = Platform(
+            url,
+            (data_dir / "admin-token").read_text().strip(),
+            [str(BIN / "computalot-admin"), "--data-dir", str(data_dir)],
+            data_dir,
+        )
         platform.processes.append(server)
         yield platform
     finally:

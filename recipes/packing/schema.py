@@ -142,4 +142,9 @@ def _default_time_limit(ctx: RecipeContext) -> float:
     deadline = getattr(ctx, "deadline", None)
     if deadline is None or not math.isfinite(deadline):
         return TIME_LIMIT_FALLBACK_S
-    return max(TIME_LIMIT_SHARE * (deadline - time.monotonic()), 1e-3)
+    # The context gives a deadline, not the task's timeout_s. The time left at the start is timeout_s less the
+    # startup delay; rounding to whole seconds recovers the (integer) timeout_s, so the same payload reports the
+    # same params run after run.
+    left = deadline - time.monotonic()
+    timeout_s = float(round(left)) if left >= 1.0 else max(left, 1e-3)
+    return TIME_LIMIT_SHARE * timeout_s

@@ -5,8 +5,9 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
-payload = json.load(open(os.environ["COMPUTALOT_TASK_PAYLOAD"]))
+payload = json.loads(Path(os.environ["COMPUTALOT_TASK_PAYLOAD"]).read_text())
 attempt = int(os.environ["COMPUTALOT_ATTEMPT"])
 for i in range(payload.get("print", 0)):
     print(f"line {i}")
@@ -19,10 +20,11 @@ if payload.get("pidfile"):
     with open(payload["pidfile"] + ".tmp", "w") as out:
         out.write(f"{os.getpid()} {child.pid}")
     os.replace(payload["pidfile"] + ".tmp", payload["pidfile"])
+resumed = False
 if payload.get("checkpoint"):
-    marker = os.path.join(os.environ["COMPUTALOT_CHECKPOINT_DIR"], "state")
-    resumed = os.path.exists(marker)
-    open(marker, "w").write("1")
+    marker = Path(os.environ["COMPUTALOT_CHECKPOINT_DIR"]) / "state"
+    resumed = marker.exists()
+    marker.write_text("1")
 time.sleep(payload.get("sleep", 0))
 if attempt <= payload.get("fail_until_attempt", 0):
     sys.exit(3)
@@ -37,5 +39,6 @@ result = {
     "attempt": attempt,
     "job_id": os.environ["COMPUTALOT_JOB_ID"],
     "task_id": os.environ["COMPUTALOT_TASK_ID"],
+    "resumed_from_checkpoint": resumed,
 }
-json.dump(result, open(os.environ["COMPUTALOT_TASK_RESULT"], "w"))
+Path(os.environ["COMPUTALOT_TASK_RESULT"]).write_text(json.dumps(result))

@@ -68,8 +68,16 @@ def test_the_quickstart_works_over_plain_http(embedded: Platform, tmp_path: Path
         body = pushed.json()
         assert (body["revision"], body["files"], body["published"]) == (1, 3, True)
         assert body["tarball_diff"]["added"] == sorted(files)
-        job = http.post("/api/v1/jobs", json={"type": "structured_runner", "runner_command": ["python3", "script.py"],
-                                              "payload": {"test": True}, "project": "my-proj", "timeout_s": 120})
+        job = http.post(
+            "/api/v1/jobs",
+            json={
+                "type": "structured_runner",
+                "runner_command": ["python3", "script.py"],
+                "payload": {"test": True},
+                "project": "my-proj",
+                "timeout_s": 120,
+            },
+        )
         assert job.status_code == 201
         job_id = job.json()["id"]
         status = http.get("/api/v1/projects/my-proj/status").json()
@@ -93,8 +101,14 @@ def test_one_account_never_sees_another_accounts_objects(embedded: Platform):
     name = make_project(owner, {"computalot.project.json": process_manifest(["python3", "run.py"]), "run.py": SCRIPT})
     job_id = owner.submit_job(project=name, payload={})["id"]
     with embedded.http(embedded.new_token()) as http:
-        for path in (f"/api/v1/jobs/{job_id}", f"/api/v1/jobs/{job_id}/tasks", f"/api/v1/results/{job_id}",
-                     f"/api/v1/jobs/{job_id}/events", f"/api/v1/projects/{name}", f"/api/v1/projects/{name}/status"):
+        for path in (
+            f"/api/v1/jobs/{job_id}",
+            f"/api/v1/jobs/{job_id}/tasks",
+            f"/api/v1/results/{job_id}",
+            f"/api/v1/jobs/{job_id}/events",
+            f"/api/v1/projects/{name}",
+            f"/api/v1/projects/{name}/status",
+        ):
             assert_envelope(http.get(path), 404, "not_found")
         assert_envelope(http.put(f"/api/v1/jobs/{job_id}/cancel"), 404, "not_found")
         assert_envelope(http.post("/api/v1/jobs", json={"project": name}), 404, "not_found")
@@ -115,13 +129,15 @@ def test_invalid_submissions_name_every_bad_field_and_create_nothing(embedded: P
         bad = http.post("/api/v1/jobs", json={"project": "mine", "timeout_s": 0, "colour": "red", "priority": "urgent"})
         error = assert_envelope(bad, 422, "validation_failed")
         assert {f["field"] for f in error["details"]["fields"]} == {"timeout_s", "colour", "priority"}
-        mixed = http.post("/api/v1/jobs", json={"project": "mine", "payload": {"m": [1]},
-                                                "fan_out": {"by": "m", "items": [{}]}})
+        mixed = http.post(
+            "/api/v1/jobs", json={"project": "mine", "payload": {"m": [1]}, "fan_out": {"by": "m", "items": [{}]}}
+        )
         assert_envelope(mixed, 422, "invalid_fan_out")
         assert_envelope(http.post("/api/v1/jobs", content=b"{not json"), 400, "bad_request")
         assert_envelope(http.post("/api/v1/jobs", json={"project": "missing"}), 404, "not_found")
-        assert_envelope(http.post("/api/v1/jobs", json={"project": "mine", "depends_on": ["job_1"]}), 422,
-                        "validation_failed")
+        assert_envelope(
+            http.post("/api/v1/jobs", json={"project": "mine", "depends_on": ["job_1"]}), 422, "validation_failed"
+        )
         too_big = http.post("/api/v1/jobs", json={"project": "mine", "payload": {"blob": "x" * (1024 * 1024)}})
         assert_envelope(too_big, 413, "payload_too_large")
         assert http.get("/api/v1/jobs").json()["jobs"] == []
@@ -130,13 +146,21 @@ def test_invalid_submissions_name_every_bad_field_and_create_nothing(embedded: P
 def test_a_project_without_code_or_with_an_oci_runtime_cannot_take_jobs(embedded: Platform):
     with embedded.http(embedded.new_token()) as http:
         http.post("/api/v1/projects", json={"name": "empty"})
-        assert_envelope(http.post("/api/v1/jobs", json={"project": "empty", "runner_command": ["true"]}), 409,
-                        "conflict")
+        assert_envelope(
+            http.post("/api/v1/jobs", json={"project": "empty", "runner_command": ["true"]}), 409, "conflict"
+        )
         http.post("/api/v1/projects", json={"name": "boxed"})
-        manifest = json.dumps({"version": 1, "runtime": {"kind": "oci", "sandbox": "gvisor"},
-                               "entrypoint": {"command": ["python3", "x.py"]}})
-        pushed = http.post("/api/v1/projects/boxed/push",
-                           content=_tar({"computalot.project.json": manifest, "Dockerfile": "FROM scratch\n"}))
+        manifest = json.dumps(
+            {
+                "version": 1,
+                "runtime": {"kind": "oci", "sandbox": "gvisor"},
+                "entrypoint": {"command": ["python3", "x.py"]},
+            }
+        )
+        pushed = http.post(
+            "/api/v1/projects/boxed/push",
+            content=_tar({"computalot.project.json": manifest, "Dockerfile": "FROM scratch\n"}),
+        )
         assert pushed.status_code == 201
         error = assert_envelope(http.post("/api/v1/jobs", json={"project": "boxed"}), 422, "no_capable_workers")
         assert error["details"]["runtime"] == "oci"

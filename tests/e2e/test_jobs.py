@@ -65,14 +65,16 @@ def test_chunks_with_batch_size_cover_the_range_once_and_aggregate_as_if_unbatch
     batches = [t["result"]["echo"]["batch"] for t in results["tasks"]]
     chunks = [c for batch in batches for c in batch]
     assert [(c["chunk_start"], c["seeds"], c["chunk_index"]) for c in chunks] == [
-        (0, 2, 0), (2, 2, 1), (4, 2, 2), (6, 2, 3), (8, 2, 4)
+        (0, 2, 0),
+        (2, 2, 1),
+        (4, 2, 2),
+        (6, 2, 3),
+        (8, 2, 4),
     ]
     assert results["aggregate_result"] == [None] * 5
 
 
-def test_a_failing_command_fails_the_job_with_an_error_and_a_recommended_action(
-    client: ComputalotClient, project: str
-):
+def test_a_failing_command_fails_the_job_with_an_error_and_a_recommended_action(client: ComputalotClient, project: str):
     job = client.submit_job(project=project, payload={"exit": 3, "stderr": "boom on stderr"})
     results = client.wait(job["id"], timeout_s=60)
     assert results["status"] == "failed"
@@ -117,9 +119,7 @@ def test_a_timeout_kills_the_whole_process_group(client: ComputalotClient, proje
     wait_for(lambda: not pid_alive(runner) and not pid_alive(child), timeout_s=10)
 
 
-def test_cancel_stops_running_tasks_and_queued_ones_never_start(
-    client: ComputalotClient, project: str, tmp_path: Path
-):
+def test_cancel_stops_running_tasks_and_queued_ones_never_start(client: ComputalotClient, project: str, tmp_path: Path):
     # Given a job whose first task is running
     pidfile = tmp_path / "pids"
     items = [{"pidfile": str(pidfile), "sleep": 300}] + [{"sleep": 300}] * 30
@@ -144,8 +144,9 @@ def test_cancelling_a_finished_job_is_a_conflict(client: ComputalotClient, proje
 
 
 def test_output_and_progress_are_visible_while_the_task_runs(client: ComputalotClient, project: str):
-    job = client.submit_job(project=project, payload={"print": 50, "progress": {"epoch": 5, "loss": 0.25},
-                                                      "sleep": 300})
+    job = client.submit_job(
+        project=project, payload={"print": 50, "progress": {"epoch": 5, "loss": 0.25}, "sleep": 300}
+    )
 
     def live():
         task = client.get_tasks(job["id"])["tasks"][0]
@@ -161,15 +162,21 @@ def test_output_and_progress_are_visible_while_the_task_runs(client: ComputalotC
 
 
 def test_checkpoint_dir_survives_a_retry(client: ComputalotClient, project: str):
-    job = client.submit_job(project=project, payload={"checkpoint": True, "fail_until_attempt": 1}, max_retries=1,
-                            checkpointing={"enabled": True})
+    job = client.submit_job(
+        project=project,
+        payload={"checkpoint": True, "fail_until_attempt": 1},
+        max_retries=1,
+        checkpointing={"enabled": True},
+    )
     results = client.wait(job["id"], timeout_s=60)
-    assert results["status"] == "completed"
+    assert results["aggregate_result"][0]["attempt"] == 2
+    assert results["aggregate_result"][0]["resumed_from_checkpoint"] is True
 
 
 def test_submitted_fields_are_echoed_and_task_env_is_set(client: ComputalotClient, project: str):
-    job = client.submit_job(project=project, payload={"v": 1}, tags=["t1"], meta={"owner": "me"}, timeout_s=60,
-                            priority="high")
+    job = client.submit_job(
+        project=project, payload={"v": 1}, tags=["t1"], meta={"owner": "me"}, timeout_s=60, priority="high"
+    )
     assert job["status"] in ("queued", "running")
     assert (job["tags"], job["meta"], job["timeout_s"], job["priority"]) == (["t1"], {"owner": "me"}, 60, "high")
     results = client.wait(job["id"], timeout_s=60)

@@ -22,8 +22,19 @@ class Distributed(Platform):
     def start_agent(self) -> Process:
         n = len(self.agents)
         agent = Process(
-            [str(BIN / "computalot-agent"), "--controller", self.url, "--broker", self.broker_url,
-             "--token", self.admin_token, "--slots", "2", "--cache-dir", str(self.workdir / f"agent{n}")],
+            [
+                str(BIN / "computalot-agent"),
+                "--controller",
+                self.url,
+                "--broker",
+                self.broker_url,
+                "--token",
+                self.admin_token,
+                "--slots",
+                "2",
+                "--cache-dir",
+                str(self.workdir / f"agent{n}"),
+            ],
             self.workdir / f"agent{n}.log",
         )
         self.agents.append(agent)
@@ -36,14 +47,24 @@ def distributed(request: pytest.FixtureRequest, postgres_db_url: str, tmp_path: 
     """A controller on PostgreSQL and one agent, over the broker named by the parameter."""
     broker_url = request.getfixturevalue("fresh_redis_url" if request.param == "redis" else "amqp_url")
     admin_args = [str(BIN / "computalot-admin"), "--database-url", postgres_db_url]
-    created = subprocess.run([*admin_args, "create-account", "ops", "--role", "admin"], capture_output=True,
-                             text=True, check=True)
+    created = subprocess.run(
+        [*admin_args, "create-account", "ops", "--role", "admin"], capture_output=True, text=True, check=True
+    )
     admin_token = created.stdout.strip().splitlines()[-1]
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     controller = Process(
-        [str(BIN / "computalot-controller"), "--database-url", postgres_db_url, "--broker-url", broker_url,
-         "--port", str(port), "--data-dir", str(tmp_path / "controller")],
+        [
+            str(BIN / "computalot-controller"),
+            "--database-url",
+            postgres_db_url,
+            "--broker-url",
+            broker_url,
+            "--port",
+            str(port),
+            "--data-dir",
+            str(tmp_path / "controller"),
+        ],
         tmp_path / "controller.log",
         env={"COMPUTALOT_AGENT_TTL_S": "4"},
     )

@@ -29,8 +29,9 @@ def test_a_fan_out_job_completes_over_the_broker(distributed: Distributed):
     assert results["status"] == "completed"
     assert [r["echo"]["models"] for r in results["aggregate_result"]] == ["a", "b", "c", "d"]
     # And a failing task with a retry succeeds on its second attempt
-    retried = client.wait(client.submit_job(project=name, payload={"fail_until_attempt": 1}, max_retries=1)["id"],
-                          timeout_s=90)
+    retried = client.wait(
+        client.submit_job(project=name, payload={"fail_until_attempt": 1}, max_retries=1)["id"], timeout_s=90
+    )
     assert retried["aggregate_result"][0]["attempt"] == 2
 
 

@@ -37,7 +37,7 @@ def test_feasible_optimize_shrinks_a_spread_out_start_and_reports_it_honestly(tm
     # When feasible_optimize runs a few hundred proposals per restart
     result, ctx = _run(tmp_path, payload)
     # Then it returns a valid, smaller packing whose fields are exactly eval's, with the run's history
-    assert result["valid"] is True and result["score"] < 70.5 - 1.0
+    assert result["valid"] is True and result["score"] < 70.5 - 0.1
     _assert_reports_exactly_what_eval_says(tmp_path, result)
     history = result["history"]
     assert history["stop_reason"] == "max_iters" and history["restarts"] == 2 and history["iterations"] == 600
@@ -108,11 +108,11 @@ def test_an_optimizer_stops_at_its_time_limit_with_its_best_so_far(tmp_path, ope
 
 
 def test_an_optimizer_without_time_limit_stops_before_the_task_deadline(tmp_path):
-    # Given a task with 1.5 s left and no time_limit_s
+    # Given a task with 2 s left and no time_limit_s
     payload = {"operation": "basin_hopping", "max_iters": 10**6}
     # When basin hopping runs
-    result, _ = _run(tmp_path, payload, timeout_s=1.5)
-    # Then it stops on time (80 % of the time left) and says so
+    result, _ = _run(tmp_path, payload, timeout_s=2.0)
+    # Then it stops after 80 % of the task's timeout and says so
     assert result["history"]["stop_reason"] == "time_limit"
-    assert result["params"]["time_limit_s"] == pytest.approx(1.2, abs=0.1)
-    assert result["history"]["elapsed_s"] < 1.5
+    assert result["params"]["time_limit_s"] == 1.6
+    assert result["history"]["elapsed_s"] < 2.0
