@@ -1,16 +1,18 @@
 """Computalot server: controller, broker contract, agent and sealed recipes."""
 
+from pathlib import Path
+
 from setuptools import find_packages, setup
 
 setup(
     name="computalot-server",
     version="0.1.0",
     description="Distributed compute platform: REST controller, Dramatiq broker contract, worker-pull agents",
-    long_description=open("README.md", encoding="utf-8").read(),
+    long_description=Path("README.md").read_text(encoding="utf-8"),
     long_description_content_type="text/markdown",
     python_requires=">=3.11",
     packages=find_packages(include=["controller*", "broker*", "agent*", "recipes*"]),
-    package_data={"controller": ["docs/*.md"]},
+    package_data={"controller": ["docs/*.md", "docs/*.html"]},
     install_requires=[
         "dramatiq[rabbitmq,redis]>=2.0,<3",
         "pyzmq>=26",

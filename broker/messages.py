@@ -140,11 +140,21 @@ _KINDS: dict[str, type] = {
 
 #: Fields holding nested dataclasses, decoded by type.
 _NESTED = {(AgentHeartbeat, "capabilities"): Capabilities}
+_NESTED_FIELDS = {AgentHeartbeat: ("capabilities",)}
+_FIELDS = {cls: tuple(f.name for f in dataclasses.fields(cls)) for cls in _KINDS.values()}
+_TUPLE_FIELDS = {
+    cls: tuple(f.name for f in dataclasses.fields(cls) if str(f.type).startswith("tuple")) for cls in _KINDS.values()
+}
 
 
 def to_dict(message: Message) -> dict[str, Any]:
-    """The plain map form of a message, with its `kind`."""
-    data = {f.name: _plain(getattr(message, f.name)) for f in dataclasses.fields(message)}
+    """The plain map form of a message (lists and maps only), with its `kind`."""
+    cls = type(message)
+    data = {name: getattr(message, name) for name in _FIELDS[cls]}
+    for name in _TUPLE_FIELDS[cls]:
+        data[name] = list(data[name])
+    for name in _NESTED_FIELDS.get(cls, ()):
+        data[name] = {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(data[name]).items()}
     data["kind"] = message.kind
     return data
 
@@ -194,14 +204,6 @@ def _build(cls: type, data: dict[str, Any], raw: bytes) -> Any:
         return cls(**kwargs)
     except TypeError as exc:
         raise DecodeError(f"incomplete {cls.__name__}: {exc}", raw) from None
-
-
-def _plain(value: Any) -> Any:
-    if dataclasses.is_dataclass(value):
-        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, tuple):
-        return list(value)
-    return value
 
 
 __all__ = [

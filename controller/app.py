@@ -19,7 +19,7 @@ from controller.dispatcher import Dispatcher
 from controller.hub import Hub
 from controller.registry import AgentRegistry
 from controller.results import start_results_worker
-from controller.routes import agent, projects, public, recipes
+from controller.routes import agent, docs, projects, public, recipes
 from controller.routes import jobs as job_routes
 from controller.settings import Settings
 from controller.web import BROKER, DISPATCHER, HUB, REGISTRY, SETTINGS, STORE, Handler, error_middleware
@@ -51,7 +51,7 @@ def create_app(settings: Settings, *, broker: dramatiq.Broker | None = None) -> 
     """Build the controller. Pass `broker` to share an in-process broker with an embedded agent."""
     app = web.Application(middlewares=[error_middleware, auth_middleware], client_max_size=settings.max_push_bytes)
     app[SETTINGS] = settings
-    for module in (public, job_routes, projects, agent, recipes):
+    for module in (public, docs, job_routes, projects, agent, recipes):
         app.add_routes(module.routes)
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_broker(broker))

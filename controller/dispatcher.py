@@ -30,6 +30,12 @@ logger = logging.getLogger(__name__)
 BATCH = 1000
 
 
+def send_batch(broker: dramatiq.Broker, batch: list[tuple[TaskMessage, str, str]]) -> None:
+    """Enqueue (message, queue, priority) triples in order."""
+    for message, queue, priority in batch:
+        send_task(broker, message, queue, priority)
+
+
 class Dispatcher:
     """Sends pending task attempts to the broker whenever woken, and every second regardless."""
 
@@ -76,14 +82,12 @@ class Dispatcher:
             (self._message(task, job), task_queue(job.profile, job.priority), job.priority) for task, job in pending
         ]
         loop = asyncio.get_running_loop()
-        await loop.run_in_executor(self._sender, self._send_all, batch)
-        await self.store.write(jobs.mark_enqueued, [(m.task_id, m.attempt) for m, _, _ in batch])
+        await loop.run_in_executor(self._sender, send_batch, self.broker, batch)
+        await self.store.write(
+            jobs.mark_enqueued, [(m.task_id, m.attempt) for m, _, _ in batch], {m.job_id for m, _, _ in batch}
+        )
         logger.debug("dispatched %d task attempts", len(batch))
         return len(batch)
-
-    def _send_all(self, batch: list[tuple[TaskMessage, str, str]]) -> None:
-        for message, queue, priority in batch:
-            send_task(self.broker, message, queue, priority)
 
     def _plan(self, job: Job) -> Plan:
         plan = self._plans.get(job.id)
@@ -94,18 +98,23 @@ class Dispatcher:
         return plan
 
     def _message(self, task: Task, job: Job) -> TaskMessage:
-        return TaskMessage(
-            job_id=job.id,
-            task_id=task.id,
-            attempt=task.attempt,
-            index=task.task_index,
-            count=job.task_count,
-            payload=self._plan(job).task_payload(task.task_index),
-            timeout_s=job.spec["timeout_s"],
-            command=tuple(job.command or ()),
-            runtime=job.runtime,
-            revision_hash=job.revision_hash,
-            workdir=job.workdir,
-            recipe=job.recipe,
-            checkpointing=bool(job.spec.get("checkpointing", {}).get("enabled")),
-        )
+        return build_message(task, job, self._plan(job))
+
+
+def build_message(task: Task, job: Job, plan: Plan) -> TaskMessage:
+    """The broker message of a task's current attempt."""
+    return TaskMessage(
+        job_id=job.id,
+        task_id=task.id,
+        attempt=task.attempt,
+        index=task.task_index,
+        count=job.task_count,
+        payload=plan.task_payload(task.task_index),
+        timeout_s=job.spec["timeout_s"],
+        command=tuple(job.command or ()),
+        runtime=job.runtime,
+        revision_hash=job.revision_hash,
+        workdir=job.workdir,
+        recipe=job.recipe,
+        checkpointing=bool(job.spec.get("checkpointing", {}).get("enabled")),
+    )

@@ -26,7 +26,8 @@ ACTIVE_JOB = ("queued", "running")
 #: Retries of lost agents and platform failures before the user's command ran.
 MAX_FREE_RETRIES = 3
 
-_INSERT_BATCH = 2000
+#: Task rows per INSERT statement (10 parameters each stays under SQLite's limit of 32,766).
+_INSERT_BATCH = 3000
 
 
 def task_id(job_id: str, index: int) -> str:
@@ -76,12 +77,36 @@ def create_job(
     )
     if spec.tags:
         JobTag.insert_many([(job.id, tag) for tag in spec.tags], fields=[JobTag.job, JobTag.tag]).execute()
-    fields = [Task.id, Task.job, Task.task_index]
-    for start in range(0, plan.task_count, _INSERT_BATCH):
-        rows = [(task_id(job.id, i), job.id, i) for i in range(start, min(start + _INSERT_BATCH, plan.task_count))]
-        Task.insert_many(rows, fields=fields).execute()
+    _insert_tasks(job.id, plan.task_count)
     record(job, "status", {"status": "queued", "task_count": plan.task_count}, now)
     return job
+
+
+#: Columns written when planning; every other column is nullable.
+_TASK_COLUMNS = (
+    "id",
+    "job_id",
+    "task_index",
+    "status",
+    "attempt",
+    "retries_used",
+    "free_retries",
+    "enqueued",
+    "agent_id",
+    "output_tail",
+)
+
+
+def _insert_tasks(job_id: str, count: int) -> None:
+    """Insert a job's task rows with multi-row INSERTs (peewee's per-value SQL building dominates at 100k rows)."""
+    db = Task._meta.database
+    placeholders = "(" + ", ".join([db.param] * len(_TASK_COLUMNS)) + ")"
+    columns = ", ".join(_TASK_COLUMNS)
+    for start in range(0, count, _INSERT_BATCH):
+        indices = range(start, min(start + _INSERT_BATCH, count))
+        params = [v for i in indices for v in (task_id(job_id, i), job_id, i, "queued", 1, 0, 0, False, "", "")]
+        values = ", ".join([placeholders] * len(indices))
+        db.execute_sql(f"INSERT INTO {Task._meta.table_name} ({columns}) VALUES {values}", params)
 
 
 def find_idempotent(account: Account, key: str) -> Job | None:
@@ -168,6 +193,7 @@ def apply_result(result: TaskResult) -> Applied | None:
         task.attempt += 1
         task.error, task.error_code = result.error, result.error_code
         task.save()
+        Job.update(dispatch_pending=True).where(Job.id == job.id).execute()
         record(
             job,
             "task",
@@ -317,31 +343,50 @@ def reap_lost_tasks(is_live: Callable[[str], bool], older_than: float) -> list[s
     return requeued
 
 
+_PRIORITY_RANK = pw.Case(Job.priority, (("high", 0), ("normal", 1)), 2)
+
+
 def pending_tasks(limit: int) -> list[tuple[Task, Job]]:
-    """Tasks whose current attempt is not yet in the broker, oldest job first."""
-    rows = (
-        Task.select(Task, Job)
-        .join(Job)
-        .where(Task.status == "queued", Task.enqueued == False, Job.status.in_(ACTIVE_JOB))  # noqa: E712
-        .order_by(Job.created_at, Task.task_index)
-        .limit(limit)
+    """Up to `limit` task attempts not yet in the broker: high-priority jobs first, then oldest first.
+
+    Each job row (with its possibly large spec) is loaded once, not once per task.
+    """
+    pending: list[tuple[Task, Job]] = []
+    jobs = (
+        Job.select()
+        .where(Job.dispatch_pending == True, Job.status.in_(ACTIVE_JOB))  # noqa: E712
+        .order_by(_PRIORITY_RANK, Job.created_at)
     )
-    return [(t, t.job) for t in rows]
+    for job in jobs:
+        tasks = (
+            Task.select(Task.id, Task.job, Task.task_index, Task.attempt)
+            .where(Task.job == job.id, Task.enqueued == False, Task.status == "queued")  # noqa: E712
+            .order_by(Task.task_index)
+            .limit(limit - len(pending))
+        )
+        pending.extend((task, job) for task in tasks)
+        if len(pending) >= limit:
+            break
+    return pending
 
 
-def mark_enqueued(pairs: list[tuple[str, int]]) -> None:
-    """Record that these (task id, attempt) messages are in the broker."""
-    for start in range(0, len(pairs), 500):
-        chunk = pairs[start : start + 500]
-        by_attempt: dict[int, list[str]] = {}
-        for tid, attempt in chunk:
-            by_attempt.setdefault(attempt, []).append(tid)
-        for attempt, ids in by_attempt.items():
-            Task.update(enqueued=True).where(Task.id.in_(ids), Task.attempt == attempt).execute()
+def mark_enqueued(pairs: list[tuple[str, int]], job_ids: set[str]) -> None:
+    """Record that these (task id, attempt) messages are in the broker; jobs with nothing left stop being pending."""
+    by_attempt: dict[int, list[str]] = {}
+    for tid, attempt in pairs:
+        by_attempt.setdefault(attempt, []).append(tid)
+    for attempt, ids in by_attempt.items():
+        for start in range(0, len(ids), 500):
+            Task.update(enqueued=True).where(Task.id.in_(ids[start : start + 500]), Task.attempt == attempt).execute()
+    for job_id in job_ids:
+        left = Task.select().where(Task.job == job_id, Task.enqueued == False, Task.status == "queued")  # noqa: E712
+        if not left.exists():
+            Job.update(dispatch_pending=False).where(Job.id == job_id).execute()
 
 
 def requeue_all_unfinished() -> int:
     """After a restart on a broker that forgets (memory://): every unfinished task goes back to the broker."""
+    Job.update(dispatch_pending=True).where(Job.status.in_(ACTIVE_JOB)).execute()
     return Task.update(enqueued=False).where(Task.status.in_(("queued", "running"))).execute()
 
 

@@ -97,6 +97,8 @@ class Job(BaseModel):
     runtime = pw.CharField(max_length=16, default="process")
     workdir = pw.CharField(max_length=500, default=".")
     task_count = pw.IntegerField()
+    #: whether some task attempt of this job still has to be sent to the broker
+    dispatch_pending = pw.BooleanField(default=True, index=True)
     #: tasks in a terminal state; the job finishes when it reaches task_count
     finished_count = pw.IntegerField(default=0)
     error = pw.TextField(null=True)
@@ -147,7 +149,7 @@ class Task(BaseModel):
     class Meta:
         indexes = (
             (("job", "task_index"), True),
-            (("status", "enqueued"), False),
+            (("job", "enqueued", "status", "task_index"), False),
         )
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import shutil
 import signal
 import socket
 import subprocess
@@ -16,7 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from computalot import ComputalotClient, build_tarball
+from computalot import ComputalotClient
 
 BIN = Path(sys.executable).parent
 
@@ -140,7 +139,7 @@ def embedded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     yield from _embedded(data_dir)
 
 
-def _embedded(data_dir: Path, port: int | None = None) -> Iterator[Platform]:
+def _embedded(data_dir: Path, port: int | None = None, slots: int = 4) -> Iterator[Platform]:
     port = port or free_port()
     url = f"http://127.0.0.1:{port}"
     server = Process(
@@ -165,6 +164,3 @@ def _embedded(data_dir: Path, port: int | None = None) -> Iterator[Platform]:
 def client(embedded: Platform) -> Iterator[ComputalotClient]:
     with embedded.client() as c:
         yield c
-
-
-__all__ = ["Platform", "Process", "build_tarball", "free_port", "make_project", "process_manifest", "shutil"]

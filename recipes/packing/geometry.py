@@ -32,6 +32,8 @@ _ARC_COS = np.cos(_ARC_ANGLES)
 _ARC_SIN = np.sin(_ARC_ANGLES)
 # Fixed seed-point order for Welzl (spec §5: a permutation from a seed-42 generator); only rounding depends on it.
 _MEC_ORDER = np.random.default_rng(42).permutation(N_SEED_POINTS).astype(np.int64)
+# Every 7th arc sample (0, 7, …, 63, both ends included) starts in Welzl's working set, with the endpoints.
+_START_STRIDE = 7
 
 
 @njit(cache=True)
@@ -278,14 +280,11 @@ def welzl(px: np.ndarray, py: np.ndarray, n: int) -> tuple[float, float, float]:
 
 
 @njit(cache=True)
-def mec_cs(cand: np.ndarray, cts: np.ndarray, sts: np.ndarray) -> tuple[float, float, float]:
-    """`mec` with (cos θ, sin θ) of every shape precomputed."""
-    # Seeds sit after room for the refinement points, which are prepended: Welzl meets those (outside the current
-    # circle) first, so each rerun stays near-linear. The set is P3's enlarged set; only the order (hence the
-    # rounding) differs.
-    start = MAX_MEC_POINTS - N_SEED_POINTS
-    px = np.empty(MAX_MEC_POINTS)
-    py = np.empty(MAX_MEC_POINTS)
+def _seed_points(cand, cts, sts):
+    """The 990 seed points in their fixed order, and which of them start in the working set."""
+    sx = np.empty(N_SEED_POINTS)
+    sy = np.empty(N_SEED_POINTS)
+    working = np.zeros(N_SEED_POINTS, dtype=np.bool_)
     for i in range(N_SHAPES):
         x = cand[3 * i]
         y = cand[3 * i + 1]
@@ -293,30 +292,85 @@ def mec_cs(cand: np.ndarray, cts: np.ndarray, sts: np.ndarray) -> tuple[float, f
         st = sts[i]
         base = i * SEED_POINTS_PER_SHAPE
         for k in range(ARC_SAMPLES):
-            slot = start + _MEC_ORDER[base + k]
-            px[slot] = x + ct * _ARC_COS[k] - st * _ARC_SIN[k]
-            py[slot] = y + st * _ARC_COS[k] + ct * _ARC_SIN[k]
+            slot = _MEC_ORDER[base + k]
+            sx[slot] = x + ct * _ARC_COS[k] - st * _ARC_SIN[k]
+            sy[slot] = y + st * _ARC_COS[k] + ct * _ARC_SIN[k]
+            working[slot] = k % _START_STRIDE == 0
         for k, sign in enumerate((1.0, -1.0)):  # flat-edge endpoints c ± (−sin θ, cos θ)
-            slot = start + _MEC_ORDER[base + ARC_SAMPLES + k]
-            px[slot] = x - sign * st
-            py[slot] = y + sign * ct
-    cx, cy, r = welzl(px[start:], py[start:], N_SEED_POINTS)
-    for _ in range(REFINE_ROUNDS):
+            slot = _MEC_ORDER[base + ARC_SAMPLES + k]
+            sx[slot] = x - sign * st
+            sy[slot] = y + sign * ct
+            working[slot] = True
+    return sx, sy, working
+
+
+@njit(cache=True)
+def mec_cs(cand: np.ndarray, cts: np.ndarray, sts: np.ndarray) -> tuple[float, float, float]:
+    """`mec` with (cos θ, sin θ) of every shape precomputed.
+
+    The circle is the MEC of the seed points plus P3's refinement points, found without running Welzl on all of
+    them each time: Welzl runs on a working set (the endpoints and every 7th arc sample to start with), seeds
+    found outside its circle join the set and Welzl reruns, and only once every seed is inside does a refinement
+    round add each shape's farthest point beyond r + 1e-12. A circle enclosing every point is the MEC of them all,
+    so the result is the full set's MEC; new points go first, which keeps each rerun near-linear.
+    """
+    sx, sy, working = _seed_points(cand, cts, sts)
+    px = np.empty(MAX_MEC_POINTS)  # the working set, filled from the back
+    py = np.empty(MAX_MEC_POINTS)
+    start = MAX_MEC_POINTS
+    for slot in range(N_SEED_POINTS - 1, -1, -1):
+        if working[slot]:
+            start -= 1
+            px[start] = sx[slot]
+            py[start] = sy[slot]
+    cx, cy, r = welzl(px[start:], py[start:], MAX_MEC_POINTS - start)
+    far_x = np.empty(N_SHAPES)
+    far_y = np.empty(N_SHAPES)
+    far_d = np.empty(N_SHAPES)
+    rounds = 0
+    while True:
+        for i in range(N_SHAPES):
+            far_x[i], far_y[i] = farthest_cs(cand[3 * i], cand[3 * i + 1], cts[i], sts[i], cx, cy)
+            far_d[i] = math.hypot(far_x[i] - cx, far_y[i] - cy)
+        # Seeds outside the circle join the working set. A shape's seeds are no farther than its farthest point,
+        # so only shapes reaching beyond the circle are searched.
+        lim = (r + IN_CIRCLE_EPS) ** 2
+        grew = False
+        for i in range(N_SHAPES):
+            if far_d[i] <= r + IN_CIRCLE_EPS:
+                continue
+            for k in range(SEED_POINTS_PER_SHAPE):
+                slot = _MEC_ORDER[i * SEED_POINTS_PER_SHAPE + k]
+                if not working[slot] and (sx[slot] - cx) ** 2 + (sy[slot] - cy) ** 2 > lim:
+                    working[slot] = True
+                    start -= 1
+                    px[start] = sx[slot]
+                    py[start] = sy[slot]
+                    grew = True
+        if grew:
+            cx, cy, r = welzl(px[start:], py[start:], MAX_MEC_POINTS - start)
+            continue
+        # P3's refinement round: each shape's farthest point beyond r + 1e-12 is added.
+        if rounds == REFINE_ROUNDS:
+            break
         added = 0
         for i in range(N_SHAPES):
-            fx, fy = farthest_cs(cand[3 * i], cand[3 * i + 1], cts[i], sts[i], cx, cy)
-            if math.hypot(fx - cx, fy - cy) > r + REFINE_EPS:
+            if far_d[i] > r + REFINE_EPS:
                 start -= 1
-                px[start] = fx
-                py[start] = fy
+                px[start] = far_x[i]
+                py[start] = far_y[i]
                 added += 1
         if added == 0:
             break
-        cx, cy, r = welzl(px[start:], py[start:], MAX_MEC_POINTS - start)
+        rounds += 1
+        ncx, ncy, nr = welzl(px[start:], py[start:], MAX_MEC_POINTS - start)
+        if ncx == cx and ncy == cy and nr == r:
+            break  # a fixpoint: the points added lie within Welzl's 1e-10 slack, and further rounds repeat them
+        cx, cy, r = ncx, ncy, nr
     return cx, cy, r
 
 
 @njit(cache=True)
 def mec(cand: np.ndarray) -> tuple[float, float, float]:
-    """MEC (cx, cy, r) of the union of the 15 half-disks: Welzl on 990 seed points, then P3's refinement."""
+    """MEC (cx, cy, r) of the union of the 15 half-disks: of 990 boundary samples and P3's refinement points."""
     return mec_cs(cand, np.cos(cand[2::3]), np.sin(cand[2::3]))

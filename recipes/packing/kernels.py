@@ -1,4 +1,8 @@
-"""The scorer as Numba kernels: one candidate, a batch in parallel, and the feasibility-first order (spec §5)."""
+"""The scorer as Numba kernels: one candidate, a batch in parallel, and the feasibility-first order (spec §5).
+
+Numba's on-disk cache (cache=True) keys a function on its own file only: after editing geometry.py, delete
+recipes/packing/__pycache__ so the kernels here and in search_kernels.py are recompiled against it.
+"""
 
 from __future__ import annotations
 

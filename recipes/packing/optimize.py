@@ -138,9 +138,7 @@ def _partners(rng: np.random.Generator, size: int) -> tuple[np.ndarray, np.ndarr
     return r1, r2
 
 
-def differential_evolution(
-    candidate: list[float] | None, params: dict[str, Any], ctx: RecipeContext
-) -> dict[str, Any]:
+def differential_evolution(candidate: list[float] | None, params: dict[str, Any], ctx: RecipeContext) -> dict[str, Any]:
     """best1bin DE over `population_size` members with deferred updates, then a local-search polish."""
     start = None if candidate is None else _start(candidate)
     run = _new_run(ctx, params, make_box(start))

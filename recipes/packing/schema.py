@@ -113,7 +113,9 @@ def validate_payload(payload: Any) -> None:
     """Raise RecipeError naming the offending field when `payload` does not match PAYLOAD_SCHEMA."""
     from jsonschema import Draft202012Validator  # deferred: listing recipes should not pay for it
 
-    errors = sorted(Draft202012Validator(PAYLOAD_SCHEMA).iter_errors(payload), key=lambda e: [str(p) for p in e.absolute_path])
+    errors = sorted(
+        Draft202012Validator(PAYLOAD_SCHEMA).iter_errors(payload), key=lambda e: [str(p) for p in e.absolute_path]
+    )
     if errors:
         operation = payload.get("operation") if isinstance(payload, dict) else None
         messages = [_shorten(_message(e, operation)) for e in errors[:_MAX_ERRORS]]

@@ -35,8 +35,11 @@ PAIRS: tuple[tuple[int, int], ...] = tuple((i, j) for i in range(N_SHAPES) for j
 
 
 def round6(values: Sequence[float]) -> list[float]:
-    """Python `round(v, 6)` of every value: the explicit rounding step before scoring (spec §5)."""
-    return [round(float(v), 6) if math.isfinite(v) else float(v) for v in values]
+    """Python `round(v, 6)` of every value: the explicit rounding step before scoring (spec §5).
+
+    Non-finite values pass through unchanged (`round(inf, 6)` is inf).
+    """
+    return [round(float(v), 6) for v in values]
 
 
 def theta_warnings(values: Sequence[float]) -> list[dict[str, Any]]:
@@ -79,7 +82,7 @@ def build_result(
             "containment_ok": False,
             **base,
         }
-    overlaps = [[i, j, float(areas[p])] for p, (i, j) in enumerate(PAIRS) if areas[p] > OVERLAP_TOL]
+    overlaps = [[*PAIRS[p], float(areas[p])] for p in np.flatnonzero(areas > OVERLAP_TOL)]
     radius = float(radius)
     return {
         "score": radius if reason == VALID else None,

@@ -57,16 +57,12 @@ class SearchRun:
         if is_better(state, self.best_state):
             self.best[:] = cand
             self.best_state[:] = state
-            self._improved(iteration)
+            self.trace.append([int(iteration), float(state[2]), bool(state[0] > 0.5)])
 
-    def _improved(self, iteration: int) -> None:
-        self.trace.append([int(iteration), float(self.best_state[2]), bool(self.best_state[0] > 0.5)])
-
-    def improvements(self, entries: np.ndarray, iteration: int, per_proposal: bool) -> None:
-        """Trace entries for a local-search chunk's improvements, rows [offset, objective, valid]."""
-        for offset, objective, valid in entries:
-            at = iteration + int(offset) if per_proposal else iteration
-            self.trace.append([at, float(objective), bool(valid > 0.5)])
+    def record(self, improvements: np.ndarray, iteration: int, add_offsets: bool) -> None:
+        """Trace the best's improvements made inside a kernel, rows [proposal offset, objective, valid]."""
+        for offset, objective, valid in improvements:
+            self.trace.append([iteration + int(offset) * add_offsets, float(objective), bool(valid > 0.5)])
 
     def score(self, cand: np.ndarray) -> np.ndarray:
         """State [valid, radius, objective] of one candidate."""
@@ -168,9 +164,9 @@ def local_search(
         n_accepted, n_improved, sigma = local_search_chunk(
             cur, cur_state, run.best, run.best_state, sigma, run.box, run.penalty, idx, z, improvements
         )
-        run.improvements(improvements[:n_improved], iteration + done if per_proposal else iteration, per_proposal)
+        run.record(improvements[:n_improved], iteration + done * per_proposal, per_proposal)
         accepted += n_accepted
         run.evaluations += n
         done += n
-        run.report(iteration + done if per_proposal else iteration)
+        run.report(iteration + done * per_proposal)
     return done, accepted

@@ -38,10 +38,7 @@ def wrap_angle(t: float) -> float:
 def settle(k: int, v: float, box: np.ndarray) -> float:
     """Value v placed at index k after a move: x/y clipped to the box, θ wrapped, then rounded to 6 dp."""
     kind = k % 3
-    if kind == 2:
-        v = wrap_angle(v)
-    else:
-        v = min(max(v, box[2 * kind]), box[2 * kind + 1])
+    v = wrap_angle(v) if kind == 2 else min(max(v, box[2 * kind]), box[2 * kind + 1])
     return np.round(v, DECIMALS)
 
 

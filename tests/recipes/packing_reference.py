@@ -121,7 +121,10 @@ def _boundary_points(s: Shape, n: int = 128) -> list[tuple[float, float]]:
     n_arc = n // 2
     n_flat = n - n_arc
     lo = s[2] - math.pi / 2
-    arc = [(s[0] + math.cos(lo + math.pi * k / (n_arc - 1)), s[1] + math.sin(lo + math.pi * k / (n_arc - 1))) for k in range(n_arc)]
+    arc = [
+        (s[0] + math.cos(lo + math.pi * k / (n_arc - 1)), s[1] + math.sin(lo + math.pi * k / (n_arc - 1)))
+        for k in range(n_arc)
+    ]
     (x1, y1), (x2, y2) = _corners(s)
     flat = [(x1 + (x2 - x1) * k / (n_flat - 1), y1 + (y2 - y1) * k / (n_flat - 1)) for k in range(n_flat)]
     return arc + flat
@@ -205,7 +208,9 @@ def score(values: list[float]) -> dict[str, Any]:
             if area > OVERLAP_TOL:
                 overlaps.append((i, j, area))
     cx, cy, r = mec(shapes)
-    contained = all(math.hypot(f[0] - cx, f[1] - cy) <= r + CONTAINMENT_TOL for f in (farthest_point(s, cx, cy) for s in shapes))
+    contained = all(
+        math.hypot(f[0] - cx, f[1] - cy) <= r + CONTAINMENT_TOL for f in (farthest_point(s, cx, cy) for s in shapes)
+    )
     reason = "overlap" if overlaps else (None if contained else "containment")
     return {
         "valid": reason is None,

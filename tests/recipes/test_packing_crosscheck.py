@@ -18,7 +18,11 @@ from tests.recipes.packing_support import GRID, P5_BEST, SEVEN_DISKS, ring_basel
 
 def _random_candidates(rng: random.Random, count: int, half_width: float) -> list[list[float]]:
     return [
-        [v for _ in range(15) for v in (rng.uniform(-half_width, half_width), rng.uniform(-half_width, half_width), rng.uniform(-4, 4))]
+        [
+            v
+            for _ in range(15)
+            for v in (rng.uniform(-half_width, half_width), rng.uniform(-half_width, half_width), rng.uniform(-4, 4))
+        ]
         for _ in range(count)
     ]
 
@@ -27,9 +31,7 @@ def _near_touching(rng: random.Random, count: int) -> list[list[float]]:
     """Known tight packings jittered by 1e-6 to 1e-4: many pairs straddle the 1e-6 area tolerance."""
     bases = [GRID, P5_BEST, SEVEN_DISKS, round6(ring_baseline())]
     scales = [1e-6, 1e-5, 3e-5, 6e-5, 1e-4]
-    return [
-        [v + rng.gauss(0.0, scales[k % len(scales)]) for v in bases[k % len(bases)]] for k in range(count)
-    ]
+    return [[v + rng.gauss(0.0, scales[k % len(scales)]) for v in bases[k % len(bases)]] for k in range(count)]
 
 
 def _kernel(values: list[float]) -> dict:

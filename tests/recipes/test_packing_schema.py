@@ -122,7 +122,13 @@ def test_the_recipe_publishes_its_operations_schema_and_artifact_inputs():
     # Given the registered recipe
     # When its metadata is read
     # Then it names the five operations and the two artifact inputs, and its examples validate
-    assert set(RECIPE.operations) == {"eval", "eval_batch", "feasible_optimize", "basin_hopping", "differential_evolution"}
+    assert set(RECIPE.operations) == {
+        "eval",
+        "eval_batch",
+        "feasible_optimize",
+        "basin_hopping",
+        "differential_evolution",
+    }
     assert RECIPE.artifact_inputs == ("candidate_ref", "candidates_ref")
     for example in RECIPE.examples:
         assert list(VALIDATOR.iter_errors(example)) == []
