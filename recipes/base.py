@@ -32,6 +32,9 @@ class RecipeContext(Protocol):
     def artifact_path(self, ref: str) -> Path:
         """Local path of an input artifact named by a `*_ref` payload field."""
 
+    def publish_artifact(self, path: Path, filename: str = "") -> str:
+        """Upload a file the recipe produced as an artifact of the caller; returns its `art_…` id."""
+
 
 @dataclass(frozen=True)
 class Recipe:
