@@ -19,7 +19,7 @@ from agent.runner import Run, RunOutcome, RunSpec
 from agent.settings import AgentSettings
 from agent.stream import ControlListener, EventStream
 from broker.messages import AgentHeartbeat, Control, TaskMessage, TaskOutput, TaskProgress, TaskResult
-from broker.queues import RUN_TASK, task_queues
+from broker.queues import ACTOR_PRIORITY, PRIORITIES, run_task_actor, sizes_served, task_queues
 from broker.transport import send_result, task_from_args
 
 logger = logging.getLogger(__name__)
@@ -34,6 +34,8 @@ class Agent:
         self.client = ControllerClient(settings.controller_url, settings.token)
         self.cache = RevisionCache(settings.cache_dir / "revisions", self.client)
         self.capabilities = detect(settings.profiles)
+        #: capacity classes (presets) whose task queues this agent consumes
+        self.sizes = sizes_served(self.capabilities)
         self._ctx = zmq.Context()
         self._runs: dict[str, tuple[str, Run]] = {}
         self._runs_lock = threading.Lock()
@@ -52,23 +54,27 @@ class Agent:
         self._send_heartbeat()
         self._heartbeat = threading.Thread(target=self._heartbeat_loop, name="heartbeat", daemon=True)
         self._heartbeat.start()
-        dramatiq.actor(
-            self._run_task,
-            broker=self.broker,
-            actor_name=RUN_TASK,
-            queue_name=task_queues(self.settings.profiles)[0],
-            max_retries=1000,
-            min_backoff=1000,
-            max_backoff=60_000,
-        )
+        queues = task_queues(self.sizes)
+        for priority in PRIORITIES:
+            dramatiq.actor(
+                self._run_task,
+                broker=self.broker,
+                actor_name=run_task_actor(priority),
+                queue_name=queues[0],
+                priority=ACTOR_PRIORITY[priority],
+                max_retries=1000,
+                min_backoff=1000,
+                max_backoff=60_000,
+            )
         self._worker = dramatiq.Worker(
             self.broker,
-            queues=set(task_queues(self.settings.profiles)),
+            queues=set(queues),
             worker_threads=self.settings.effective_slots,
             worker_timeout=100,
         )
         self._worker.start()
-        logger.info("agent=%s started with %d slots", self.settings.agent_id, self.settings.effective_slots)
+        logger.info("agent=%s started with %d slots, serving %s", self.settings.agent_id,
+                    self.settings.effective_slots, ", ".join(self.sizes) or "nothing (host below every preset)")
 
     def _wait_for_controller(self) -> dict[str, str]:
         delay_s = 0.2

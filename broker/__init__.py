@@ -13,7 +13,17 @@ from broker.messages import (
     decode,
     encode,
 )
-from broker.queues import APPLY_RESULT, PRIORITIES, PROFILES, RESULTS_QUEUE, RUN_TASK, task_queue, task_queues
+from broker.queues import (
+    APPLY_RESULT,
+    PRIORITIES,
+    RESULTS_QUEUE,
+    RUN_TASK,
+    SIZES,
+    run_task_actor,
+    sizes_served,
+    task_queue,
+    task_queues,
+)
 from broker.transport import declare_queues, send_result, send_task
 
 __all__ = [
@@ -25,9 +35,11 @@ __all__ = [
     # names
     "APPLY_RESULT",
     "PRIORITIES",
-    "PROFILES",
+    "SIZES",
     "RESULTS_QUEUE",
     "RUN_TASK",
+    "run_task_actor",
+    "sizes_served",
     "task_queue",
     "task_queues",
     # messages

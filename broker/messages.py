@@ -77,6 +77,10 @@ class TaskResult:
     started_at: float = 0.0
     finished_at: float = 0.0
     counts_as_attempt: bool = True
+    #: files of COMPUTALOT_ARTIFACT_DIR uploaded as artifacts: {id, path, size, sha256} each
+    artifacts: tuple[dict[str, Any], ...] = ()
+    #: the artifact holding the attempt's full stdout+stderr log, when it was uploaded
+    output_artifact: str = ""
     v: int = WIRE_VERSION
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dramatiq
 
 from broker.messages import TaskMessage, TaskResult, from_dict, to_dict
-from broker.queues import APPLY_RESULT, PRIORITIES, RESULTS_QUEUE, RUN_TASK
+from broker.queues import APPLY_RESULT, PRIORITIES, RESULTS_QUEUE, run_task_actor
 
 #: RabbitMQ message priority per job priority (the broker is declared with max_priority=10).
 _BROKER_PRIORITY = {"high": 9, "normal": 5, "low": 1}
@@ -22,7 +22,7 @@ def send_task(broker: dramatiq.Broker, message: TaskMessage, queue: str, priorit
     if priority not in PRIORITIES:
         raise ValueError(f"unknown priority {priority!r}")
     options = {"broker_priority": _BROKER_PRIORITY[priority]}
-    broker.enqueue(dramatiq.Message(queue, RUN_TASK, (to_dict(message),), {}, options))
+    broker.enqueue(dramatiq.Message(queue, run_task_actor(priority), (to_dict(message),), {}, options))
 
 
 def send_result(broker: dramatiq.Broker, result: TaskResult) -> None:

@@ -14,12 +14,13 @@ from aiohttp import web
 from broker.connection import connect, is_memory
 from controller import jobs
 from controller.auth import resolve_token
+from controller.callbacks import CallbackSender
 from controller.db import Store, open_database
 from controller.dispatcher import Dispatcher
 from controller.hub import Hub
 from controller.registry import AgentRegistry
 from controller.results import start_results_worker
-from controller.routes import agent, docs, projects, public, recipes
+from controller.routes import account, agent, docs, projects, public, recipes
 from controller.routes import jobs as job_routes
 from controller.settings import Settings
 from controller.web import BROKER, DISPATCHER, HUB, REGISTRY, SETTINGS, STORE, Handler, error_middleware
@@ -51,7 +52,7 @@ def create_app(settings: Settings, *, broker: dramatiq.Broker | None = None) -> 
     """Build the controller. Pass `broker` to share an in-process broker with an embedded agent."""
     app = web.Application(middlewares=[error_middleware, auth_middleware], client_max_size=settings.max_push_bytes)
     app[SETTINGS] = settings
-    for module in (public, docs, job_routes, projects, agent, recipes):
+    for module in (public, docs, job_routes, projects, agent, recipes, account):
         app.add_routes(module.routes)
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_broker(broker))
@@ -91,6 +92,7 @@ async def _runtime(app: web.Application) -> AsyncIterator[None]:
         settings.flush_interval_s,
     )
     dispatcher = Dispatcher(store, broker)
+    callbacks = CallbackSender(store, settings.allow_private_callbacks)
     app[REGISTRY], app[HUB], app[DISPATCHER] = registry, hub, dispatcher
     if is_memory(settings.broker_url):
         # The in-process broker forgot everything it held: send every unfinished attempt again.
@@ -99,11 +101,14 @@ async def _runtime(app: web.Application) -> AsyncIterator[None]:
     loop = asyncio.get_running_loop()
 
     def on_applied(applied: jobs.Applied) -> None:
-        if applied.retried:
-            loop.call_soon_threadsafe(dispatcher.wake)
+        # A retry, a reduce task or released dependents may be due (wakes coalesce into one pass).
+        loop.call_soon_threadsafe(dispatcher.wake)
+        if applied.job_status not in jobs.ACTIVE_JOB:
+            loop.call_soon_threadsafe(callbacks.wake)
 
     hub.start()
     dispatcher.start()
+    callbacks.start()
     worker = start_results_worker(broker, store, on_applied)
     reaper = asyncio.create_task(_reap_forever(app))
     yield
@@ -111,6 +116,7 @@ async def _runtime(app: web.Application) -> AsyncIterator[None]:
     with contextlib.suppress(asyncio.CancelledError):
         await reaper
     worker.stop()
+    await callbacks.stop()
     await dispatcher.stop()
     await hub.stop()
 

@@ -56,10 +56,21 @@ class Store:
     def __init__(self, db: pw.Database) -> None:
         self.db = db
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="db-writer")
+        self._on_commit: list[Callable[[], None]] = []
+
+    def add_commit_listener(self, listener: Callable[[], None]) -> None:
+        """Call `listener()` on the writer thread after every committed write (it must be quick and not raise)."""
+        self._on_commit.append(listener)
 
     def _run(self, fn: Callable[..., T], *args: Any) -> T:
         with self.db.atomic():
-            return fn(*args)
+            result = fn(*args)
+        for listener in self._on_commit:
+            try:
+                listener()
+            except Exception:
+                logger.exception("commit listener %r failed", listener)
+        return result
 
     async def write(self, fn: Callable[..., T], *args: Any) -> T:
         """Run `fn(*args)` in one transaction on the writer thread."""

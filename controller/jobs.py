@@ -12,9 +12,10 @@ import peewee as pw
 
 from broker.messages import TaskResult
 from controller import merging
+from controller.artifacts import outputs as task_outputs
 from controller.auth import new_id
 from controller.jobspec import JobSpec, spec_from_json, spec_to_json
-from controller.models import Account, Event, Job, JobTag, Project, Task
+from controller.models import Account, Callback, Event, Job, JobDependency, JobTag, Project, Task
 from controller.planning import Plan, plan_job
 
 logger = logging.getLogger(__name__)
@@ -54,8 +55,9 @@ def create_job(
     workdir: str,
     profile: str,
     idempotency_key: str | None,
+    depends_on: tuple[str, ...] = (),
 ) -> Job:
-    """Insert a job and all its tasks, queued for dispatch, in one transaction."""
+    """Insert a job and all its tasks in one transaction: queued for dispatch, or planning behind its dependencies."""
     now = time.time()
     job = Job.create(
         id=new_id("job"),
@@ -64,7 +66,7 @@ def create_job(
         revision_hash=revision_hash,
         recipe=spec.recipe or "",
         type=spec.type if spec.recipe is None else "recipe",
-        status="queued",
+        status="planning" if depends_on else "queued",
         priority=spec.priority,
         profile=profile,
         spec=spec_to_json(spec),
@@ -78,8 +80,81 @@ def create_job(
     if spec.tags:
         JobTag.insert_many([(job.id, tag) for tag in spec.tags], fields=[JobTag.job, JobTag.tag]).execute()
     _insert_tasks(job.id, plan.task_count)
-    record(job, "status", {"status": "queued", "task_count": plan.task_count}, now)
+    record(job, "status", {"status": job.status, "task_count": plan.task_count}, now)
+    if depends_on:
+        JobDependency.insert_many(
+            [(job.id, d) for d in depends_on], fields=[JobDependency.job, JobDependency.depends_on]
+        ).execute()
+        _check_dependencies(job, now)
     return job
+
+
+def _check_dependencies(job: Job, now: float) -> None:
+    """Queue a planning job whose dependencies all completed; fail it if one ended otherwise."""
+    statuses = [
+        d.status
+        for d in Job.select(Job.status)
+        .join(JobDependency, on=JobDependency.depends_on)
+        .where(JobDependency.job == job.id)
+    ]
+    ended_badly = [s for s in statuses if s in TERMINAL_JOB and s != "completed"]
+    if ended_badly:
+        fail_job(job, "dependency_failed", f"a job this one depends on ended {ended_badly[0]}", now)
+    elif all(s == "completed" for s in statuses):
+        job.status = "queued"
+        job.save()
+        record(job, "status", {"status": "queued"}, now)
+
+
+def _release_dependents(job: Job, now: float) -> None:
+    """Jobs waiting on `job` move on now that it ended."""
+    waiting = (
+        Job.select()
+        .join(JobDependency, on=JobDependency.job)
+        .where(JobDependency.depends_on == job.id, Job.status == "planning")
+    )
+    for dependent in waiting:
+        _check_dependencies(dependent, now)
+
+
+def fail_job(job: Job, code: str, error: str, now: float) -> None:
+    """End a job as failed as a whole: its unfinished tasks are cancelled and never start."""
+    cancelled = (
+        Task.update(status="cancelled", finished_at=now)
+        .where(Task.job == job.id, Task.status.in_(("queued", "running")))
+        .execute()
+    )
+    job.finished_count += cancelled
+    job.status, job.finished_at = "failed", now
+    job.error_code, job.error, job.recommended_action = code, error, _recommendation(code)
+    job.save()
+    record(job, "status", {"status": "failed", "error": error}, now)
+    _job_ended(job, now)
+
+
+def _job_ended(job: Job, now: float) -> None:
+    """What every terminal transition owes: dependents move on, the callback is queued."""
+    _release_dependents(job, now)
+    url = job.spec.get("callback_url")
+    if url:
+        Callback.create(job=job, url=url, body=callback_body(job), next_at=now)
+
+
+def callback_body(job: Job) -> dict[str, Any]:
+    """`{job_id, status, summary}` POSTed to a job's callback_url."""
+    counts = counts_by_status(job.id)
+    return {
+        "job_id": job.id,
+        "status": job.status,
+        "summary": {
+            "total": job.task_count,
+            "completed": counts["completed"],
+            "failed": counts["failed"],
+            "cancelled": counts["cancelled"],
+            "error": job.error,
+            "duration_s": None if job.finished_at is None else round(job.finished_at - job.created_at, 3),
+        },
+    }
 
 
 #: Columns written when planning; every other column is nullable.
@@ -182,8 +257,9 @@ def apply_result(result: TaskResult) -> Applied | None:
     now = time.time()
     task.output_tail = result.output_tail or task.output_tail
     task.exit_code = result.exit_code
+    task_outputs.record(task, job.account_id, result)
     if result.status == "completed":
-        quality, warnings = merging.result_quality(result.result)
+        quality, warnings = merging.result_quality(result.result, batched=_batched(job))
         task.result, task.result_quality, task.result_warnings = result.result, quality, warnings
         task.started_at = result.started_at or task.started_at
         _finish_task(task, job, "completed", result.finished_at or now)
@@ -210,6 +286,11 @@ def apply_result(result: TaskResult) -> Applied | None:
     status = "cancelled" if result.status == "cancelled" else "failed"
     _finish_task(task, job, status, result.finished_at or now, error=result.error, error_code=result.error_code)
     return Applied(job.id, job.status, status, False)
+
+
+def _batched(job: Job) -> bool:
+    fan_out = job.spec.get("fan_out") or job.spec.get("split") or {}
+    return fan_out.get("batch_size", 1) > 1
 
 
 def _should_retry(task: Task, job: Job, result: TaskResult) -> bool:
@@ -251,7 +332,10 @@ def _finish_task(task: Task, job: Job, status: str, now: float, error: str = "",
 
 
 def finalize_job(job: Job, now: float) -> None:
-    """Merge results and set the job's terminal status, error and recommended action."""
+    """Merge results and set the job's terminal status, error and recommended action.
+
+    A map_reduce job with a reduce command first gets its reduce task, over the map results.
+    """
     tasks = list(
         Task.select(Task.status, Task.result, Task.error, Task.error_code, Task.task_index)
         .where(Task.job == job.id)
@@ -259,14 +343,23 @@ def finalize_job(job: Job, now: float) -> None:
     )
     spec = spec_from_json(job.spec)
     plan = plan_job(spec)
-    results = [t.result if t.status == "completed" else None for t in tasks]
-    job.aggregate = merging.merge(spec.merge_strategy, plan, results)
-    completed = sum(t.status == "completed" for t in tasks)
+    mapped = tasks[: plan.task_count]
+    results = [t.result if t.status == "completed" else None for t in mapped]
+    reduce_command = spec.reduce.get("runner_command") if spec.type == "map_reduce" else None
+    if reduce_command and len(tasks) == plan.task_count and any(r is not None for r in results):
+        _add_reduce_task(job, plan, results, list(reduce_command), now)
+        return
+    if reduce_command and len(tasks) > plan.task_count:
+        reducer = tasks[plan.task_count]
+        job.aggregate, job.aliases, job.warnings = reducer.result, {}, []
+    else:
+        merged = merging.aggregate(spec, plan, results)
+        job.aggregate, job.aliases, job.warnings = merged.value, merged.aliases, merged.warnings
     failed = [t for t in tasks if t.status != "completed"]
     if not failed:
         job.status = "completed"
     else:
-        job.status = "partial" if completed else "failed"
+        job.status = "partial" if len(failed) < len(tasks) else "failed"
         first = failed[0]
         job.error_code = first.error_code or "task_failed"
         job.error = (
@@ -277,6 +370,24 @@ def finalize_job(job: Job, now: float) -> None:
     job.finished_at = now
     job.save()
     record(job, "status", {"status": job.status, "error": job.error}, now)
+    _job_ended(job, now)
+
+
+def _add_reduce_task(job: Job, plan: Plan, results: list[Any], command: list[str], now: float) -> None:
+    """One more task, after the maps: it receives every map result (null where a map failed)."""
+    values = merging.element_results(plan, results).values
+    index = job.task_count
+    Task.create(
+        id=task_id(job.id, index),
+        job=job,
+        task_index=index,
+        payload={"map_results": values, "payload": job.spec.get("payload") or {}},
+        command=command,
+    )
+    job.task_count += 1
+    job.dispatch_pending = True
+    job.save()
+    record(job, "task", {"task_id": task_id(job.id, index), "index": index, "status": "queued", "reduce": True}, now)
 
 
 _RECOMMENDATIONS = {
@@ -285,6 +396,9 @@ _RECOMMENDATIONS = {
     "bad_result": "Write a JSON object to the file named by $COMPUTALOT_TASK_RESULT before exiting 0.",
     "agent_lost": "Agents running this task kept disappearing; resubmit, and tell the operator if it persists.",
     "runtime_error": "The project could not be prepared on the agent; check the push and the manifest, then resubmit.",
+    "dependency_failed": "A job in depends_on did not complete: fix and rerun it, then resubmit this job.",
+    "command_not_found": "The runner_command program does not exist on the agent: fix runner_command or the manifest.",
+    "cancelled": "Resubmit the job if you still need its results.",
 }
 
 
@@ -311,9 +425,10 @@ def cancel_job(job_id: str) -> tuple[Job, bool]:
     job.finished_count += cancelled
     job.status, job.finished_at = "cancelled", now
     job.error_code, job.error = "cancelled", "cancelled by the user"
-    job.recommended_action = "Resubmit the job if you still need its results."
+    job.recommended_action = _recommendation("cancelled")
     job.save()
     record(job, "status", {"status": "cancelled"}, now)
+    _job_ended(job, now)
     return job, True
 
 
@@ -359,7 +474,7 @@ def pending_tasks(limit: int) -> list[tuple[Task, Job]]:
     )
     for job in jobs:
         tasks = (
-            Task.select(Task.id, Task.job, Task.task_index, Task.attempt)
+            Task.select(Task.id, Task.job, Task.task_index, Task.attempt, Task.payload, Task.command)
             .where(Task.job == job.id, Task.enqueued == False, Task.status == "queued")  # noqa: E712
             .order_by(Task.task_index)
             .limit(limit - len(pending))

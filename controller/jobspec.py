@@ -7,9 +7,18 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from controller.errors import InvalidFanOut, ValidationFailed, field_error
+from controller.jobtypes import (
+    JOB_TYPES,
+    TYPE_FIELDS,
+    TYPED_FIELDS,
+    RankBy,
+    parse_benchmark,
+    parse_reduce,
+    parse_sweep,
+)
 
-JOB_TYPES = ("structured_runner",)
-MERGE_STRATEGIES = ("collect",)
+MERGE_STRATEGIES = ("collect", "keyed", "weighted_avg")
+MERGE_OPTIONS = ("key_field", "weight_field")
 PRIORITIES = ("high", "normal", "low")
 FAN_OUT_SHAPES = ("by", "items", "chunks")
 REQUIREMENT_KEYS = ("cpu", "memory_mb", "gpu_count", "gpu_memory_mb", "profile", "storage_gb")
@@ -39,6 +48,7 @@ KNOWN_FIELDS = frozenset(
         "requirements",
         "checkpointing",
         "meta",
+        *TYPED_FIELDS,
     }
 )
 
@@ -80,6 +90,17 @@ class JobSpec:
     requirements: dict[str, Any] | None = None
     checkpointing: bool = False
     meta: dict[str, Any] | None = None
+    # sweep
+    parameters: dict[str, list[Any]] = field(default_factory=dict)
+    fixed_payload: dict[str, Any] = field(default_factory=dict)
+    rank_by: RankBy | None = None
+    # map_reduce
+    split: FanOut | None = None
+    reduce: dict[str, Any] = field(default_factory=dict)
+    # benchmark
+    candidates: tuple[tuple[str, dict[str, Any]], ...] = ()
+    shared_payload: dict[str, Any] = field(default_factory=dict)
+    replicas: int = 1
 
 
 class _Errors:
@@ -114,9 +135,7 @@ def parse_job_spec(body: Any, *, recipe: str | None = None) -> JobSpec:
     _target(body, recipe, errors, values)
     values["payload"] = _object(body, "payload", errors, default={})
     values["meta"] = _object(body, "meta", errors, default=None)
-    values["fan_out"] = _fan_out(body.get("fan_out"), values["payload"], errors)
-    values["merge_strategy"] = _choice(body, "merge_strategy", MERGE_STRATEGIES, "collect", errors)
-    values["merge"] = _object(body, "merge", errors, default={})
+    _type_fields(body, values, errors)
     values["timeout_s"] = _int(body, "timeout_s", 1, MAX_TIMEOUT_S, DEFAULT_TIMEOUT_S, errors)
     values["max_retries"] = _int(body, "max_retries", 0, MAX_RETRIES, 0, errors)
     values["priority"] = _choice(body, "priority", PRIORITIES, "normal", errors)
@@ -128,6 +147,38 @@ def parse_job_spec(body: Any, *, recipe: str | None = None) -> JobSpec:
     if errors.items:
         raise (InvalidFanOut if errors.fan_out else ValidationFailed)(errors.items)
     return JobSpec(**values)
+
+
+def _type_fields(body: dict[str, Any], values: dict[str, Any], errors: _Errors) -> None:
+    """Fields that belong to one job type; other types refuse them."""
+    job_type = values.get("type", "structured_runner") if values.get("recipe") is None else "structured_runner"
+    allowed = TYPE_FIELDS.get(job_type, frozenset())
+    for name in sorted(TYPED_FIELDS & set(body) - allowed):
+        errors.add(name, f"not valid for a {job_type} job")
+    if job_type == "structured_runner":
+        values["fan_out"] = _fan_out(body.get("fan_out"), values["payload"], errors)
+        values["merge_strategy"] = _choice(body, "merge_strategy", MERGE_STRATEGIES, "collect", errors)
+        values["merge"] = _merge_options(body.get("merge", {}), errors)
+    elif job_type == "sweep":
+        values.update(parse_sweep(body, errors.add))
+    elif job_type == "benchmark":
+        values.update(parse_benchmark(body, errors.add))
+    elif job_type == "map_reduce":
+        if body.get("split") is None:
+            errors.add("split", 'required: one fan-out shape, e.g. {"chunks": 10, "range_field": "n", "total": 1000}')
+        else:
+            values["split"] = _fan_out(body["split"], values["payload"], errors, name="split")
+        values["reduce"] = parse_reduce(body.get("reduce"), errors.add)
+
+
+def _merge_options(value: Any, errors: _Errors) -> dict[str, Any]:
+    if not isinstance(value, dict) or set(value) - set(MERGE_OPTIONS):
+        errors.add("merge", f"must be an object with optional {', '.join(MERGE_OPTIONS)}")
+        return {}
+    for key, item in value.items():
+        if not isinstance(item, str) or not item:
+            errors.add(f"merge.{key}", "must be a result field name")
+    return value
 
 
 def _target(body: dict[str, Any], recipe: str | None, errors: _Errors, values: dict[str, Any]) -> None:
@@ -241,11 +292,14 @@ def _checkpointing(value: Any, errors: _Errors) -> bool:
     return value.get("enabled", False)
 
 
-def _fan_out(value: Any, payload: dict[str, Any], errors: _Errors) -> FanOut | None:
+def _fan_out(value: Any, payload: dict[str, Any], errors: _Errors, name: str = "fan_out") -> FanOut | None:
     if value is None:
         return None
     before = len(errors.items)
     fan_out = _fan_out_shape(value, payload, errors)
+    if name != "fan_out":
+        for error in errors.items[before:]:
+            error["field"] = name + error["field"][len("fan_out") :]
     if len(errors.items) > before:
         errors.fan_out = True
         return None
@@ -314,19 +368,39 @@ def spec_to_json(spec: JobSpec) -> dict[str, Any]:
         "checkpointing": {"enabled": spec.checkpointing},
         "meta": spec.meta,
     }
+    if spec.type == "sweep":
+        data.update(parameters=spec.parameters, fixed_payload=spec.fixed_payload, rank_by=_rank_json(spec.rank_by))
+    elif spec.type == "benchmark":
+        data.update(
+            candidates=[{"name": n, "payload": p} for n, p in spec.candidates],
+            shared_payload=spec.shared_payload,
+            replicas=spec.replicas,
+            rank_by=_rank_json(spec.rank_by),
+        )
+    elif spec.type == "map_reduce":
+        reduce = dict(spec.reduce)
+        reduce["runner_command"] = list(reduce["runner_command"]) if reduce.get("runner_command") else None
+        data.update(split=_fan_out_json(spec.split), reduce=reduce)
     return data
+
+
+def _rank_json(rank_by: RankBy | None) -> dict[str, str] | None:
+    return None if rank_by is None else rank_by.to_json()
 
 
 def spec_from_json(data: dict[str, Any]) -> JobSpec:
     """Rebuild a stored spec (already validated once)."""
-    fan_out = data.get("fan_out")
+    rank_by = data.get("rank_by")
+    reduce = dict(data.get("reduce") or {})
+    if reduce.get("runner_command"):
+        reduce["runner_command"] = tuple(reduce["runner_command"])
     return JobSpec(
         type=data.get("type") or "structured_runner",
         recipe=data.get("recipe"),
         project=data.get("project"),
         runner_command=tuple(data["runner_command"]) if data.get("runner_command") else None,
         payload=data.get("payload") or {},
-        fan_out=None if fan_out is None else FanOut(**{**fan_out, "items": _tuple(fan_out.get("items"))}),
+        fan_out=_fan_out_from_json(data.get("fan_out")),
         merge_strategy=data.get("merge_strategy", "collect"),
         merge=data.get("merge") or {},
         timeout_s=data.get("timeout_s", DEFAULT_TIMEOUT_S),
@@ -338,7 +412,19 @@ def spec_from_json(data: dict[str, Any]) -> JobSpec:
         requirements=data.get("requirements"),
         checkpointing=bool((data.get("checkpointing") or {}).get("enabled")),
         meta=data.get("meta"),
+        parameters=data.get("parameters") or {},
+        fixed_payload=data.get("fixed_payload") or {},
+        rank_by=None if rank_by is None else RankBy(**rank_by),
+        split=_fan_out_from_json(data.get("split")),
+        reduce=reduce,
+        candidates=tuple((c["name"], c["payload"]) for c in data.get("candidates") or ()),
+        shared_payload=data.get("shared_payload") or {},
+        replicas=data.get("replicas", 1),
     )
+
+
+def _fan_out_from_json(data: dict[str, Any] | None) -> FanOut | None:
+    return None if data is None else FanOut(**{**data, "items": _tuple(data.get("items"))})
 
 
 def _tuple(items: list[Any] | None) -> tuple[Any, ...] | None:

@@ -1,11 +1,15 @@
-"""Merging task results into a job's `aggregate_result` (pure: no I/O)."""
+"""Merging task results into a job's `aggregate_result` and `aggregate_aliases` (pure: no I/O)."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from controller.planning import Plan
+from controller.jobspec import JobSpec
+from controller.planning import Plan, chunk_bounds
+from controller.ranking import number, numeric_leaves, rank_sweep, summarise_benchmark
+from controller.reducing import reduce_results
 
 
 @dataclass
@@ -14,6 +18,15 @@ class ElementResults:
 
     values: list[Any]
     warnings: dict[int, list[str]] = field(default_factory=dict)
+
+
+@dataclass
+class Aggregate:
+    """A job's merged result, short aliases into it, and warnings about the inputs."""
+
+    value: Any
+    aliases: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
 
 
 def split_task_result(plan: Plan, index: int, result: Any) -> tuple[list[Any], list[str]]:
@@ -43,16 +56,103 @@ def element_results(plan: Plan, task_results: list[Any]) -> ElementResults:
     return ElementResults(values=values, warnings=warnings)
 
 
-def merge(strategy: str, plan: Plan, task_results: list[Any]) -> Any:
-    """The job's aggregate under `strategy` (`collect`: per-element results in order, null where failed)."""
-    if strategy != "collect":
-        raise ValueError(f"unknown merge strategy {strategy!r}")
-    return element_results(plan, task_results).values
+def merge(strategy: str, plan: Plan, task_results: list[Any], options: dict[str, Any] | None = None) -> Any:
+    """A structured_runner aggregate: `collect`, `keyed` or `weighted_avg` over per-element results."""
+    values = element_results(plan, task_results).values
+    options = options or {}
+    if strategy == "collect":
+        return values
+    if strategy == "keyed":
+        return keyed(plan, values, options.get("key_field"))
+    if strategy == "weighted_avg":
+        return weighted_avg(plan, values, options.get("weight_field"))
+    raise ValueError(f"unknown merge strategy {strategy!r}")
 
 
-def result_quality(result: Any) -> tuple[float, list[str]]:
-    """1.0 for a clean JSON object; lower, with a warning, otherwise."""
-    if isinstance(result, dict):
+def keyed(plan: Plan, values: list[Any], key_field: str | None = None) -> dict[str, Any]:
+    """Results keyed by element: the `by` value, `items[i][key_field]` (else the index), or `start-end` of a chunk."""
+    out: dict[str, Any] = {}
+    items = plan.fan_out.items if plan.fan_out is not None else None
+    for element, value in enumerate(values):
+        key = plan.element_key(element)
+        if items is not None and key_field and key_field in items[element]:
+            raw = items[element][key_field]
+            key = raw if isinstance(raw, str) else json.dumps(raw)
+        out.setdefault(key, value)
+    return out
+
+
+def weighted_avg(plan: Plan, values: list[Any], weight_field: str | None = None) -> dict[str, Any]:
+    """Every numeric leaf averaged across results, weighted by `result[weight_field]`, else chunk size, else 1."""
+    sums: dict[str, float] = {}
+    weights: dict[str, float] = {}
+    total_weight, n = 0.0, 0
+    chunked = plan.fan_out is not None and plan.fan_out.chunks is not None
+    for element, result in enumerate(values):
+        if not isinstance(result, dict):
+            continue
+        if weight_field:
+            weight = number(result.get(weight_field))
+            if weight is None or weight <= 0:
+                continue
+        elif chunked:
+            weight = float(_chunk_size(plan, element))
+        else:
+            weight = 1.0
+        n += 1
+        total_weight += weight
+        for path, value in numeric_leaves(result).items():
+            sums[path] = sums.get(path, 0.0) + value * weight
+            weights[path] = weights.get(path, 0.0) + weight
+    averaged: dict[str, Any] = {}
+    for path, total in sums.items():
+        _put(averaged, path, total / weights[path])
+    if weight_field and weight_field in averaged:
+        averaged[weight_field] = total_weight  # the weight itself adds up rather than averaging
+    return {**averaged, "total_weight": total_weight, "n": n}
+
+
+def _chunk_size(plan: Plan, element: int) -> int:
+    fan_out = plan.fan_out
+    assert fan_out is not None and fan_out.total is not None and fan_out.chunks is not None
+    return chunk_bounds(fan_out.total, fan_out.chunks, element)[1]
+
+
+def _put(target: dict[str, Any], path: str, value: float) -> None:
+    *parents, leaf = path.split(".")
+    for part in parents:
+        target = target.setdefault(part, {})
+    target[leaf] = value
+
+
+def aggregate(spec: JobSpec, plan: Plan, task_results: list[Any]) -> Aggregate:
+    """The aggregate of a finished job of any type (a map_reduce reduce task's result is used as is elsewhere)."""
+    elements = element_results(plan, task_results)
+    warnings = [w for notes in elements.warnings.values() for w in notes]
+    if spec.type == "sweep":
+        assert plan.fan_out is not None and plan.fan_out.items is not None
+        value, notes = rank_sweep(spec.rank_by, list(plan.fan_out.items), elements.values)
+        best = value["best"]
+        aliases = {"best_params": best["params"], "best_value": best["value"]} if best else {}
+        return Aggregate(value, aliases, warnings + notes)
+    if spec.type == "benchmark":
+        value, notes = summarise_benchmark(
+            [n for n, _ in spec.candidates], spec.replicas, spec.rank_by, elements.values
+        )
+        top = value["ranking"][0] if value["ranking"] else None
+        aliases = {"best_candidate": top["candidate"], "best_mean": top["mean"]} if top else {}
+        return Aggregate(value, aliases, warnings + notes)
+    if spec.type == "map_reduce":
+        value, notes = reduce_results(spec.reduce.get("operators", {}), elements.values)
+        return Aggregate(value, dict(value), warnings + notes)
+    value = merge(spec.merge_strategy, plan, task_results, spec.merge)
+    aliases = {"n": value["n"], "total_weight": value["total_weight"]} if spec.merge_strategy == "weighted_avg" else {}
+    return Aggregate(value, aliases, warnings)
+
+
+def result_quality(result: Any, batched: bool = False) -> tuple[float, list[str]]:
+    """1.0 for a clean JSON object (a list, for a batched task); lower, with a warning, otherwise."""
+    if isinstance(result, dict) or (batched and isinstance(result, list)):
         return 1.0, []
     if result is None:
         return 0.0, ["the task wrote no result"]

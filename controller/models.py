@@ -88,7 +88,8 @@ class Job(BaseModel):
     #: planning | queued | running | completed | partial | failed | cancelled
     status = pw.CharField(max_length=16, index=True)
     priority = pw.CharField(max_length=8, default="normal")
-    profile = pw.CharField(max_length=16, default="cpu")
+    #: capacity class (preset) whose queues carry the job's tasks
+    profile = pw.CharField(max_length=16, default="cpu-small")
     #: the validated submission, as the user sent it (normalised)
     spec = JSONField()
     #: the command tasks run (submitted `runner_command`, else the manifest's entrypoint)
@@ -105,6 +106,10 @@ class Job(BaseModel):
     error_code = pw.CharField(max_length=64, null=True)
     recommended_action = pw.TextField(null=True)
     aggregate = JSONField(null=True)
+    #: short names pointing into the aggregate (`best_params`, `best_candidate`, ...)
+    aliases = JSONField(null=True)
+    #: what was off while merging (results without the rank_by field, malformed batches, ...)
+    warnings = JSONField(null=True)
     idempotency_key = pw.CharField(max_length=200, null=True)
     created_at = pw.FloatField(index=True)
     started_at = pw.FloatField(null=True)
@@ -112,6 +117,26 @@ class Job(BaseModel):
 
     class Meta:
         indexes = ((("account", "idempotency_key"), True),)
+
+
+class JobDependency(BaseModel):
+    """`job` waits in planning until `depends_on` completes."""
+
+    job = pw.ForeignKeyField(Job, backref="dependencies", on_delete="CASCADE")
+    depends_on = pw.ForeignKeyField(Job, backref="dependents", on_delete="CASCADE")
+
+
+class Callback(BaseModel):
+    """A signed POST owed to a job's callback_url; delivered with retries, never blocking the job."""
+
+    job = pw.ForeignKeyField(Job, backref="callbacks", on_delete="CASCADE")
+    url = pw.TextField()
+    body = JSONField()
+    #: pending | delivered | failed
+    status = pw.CharField(max_length=16, default="pending", index=True)
+    attempts = pw.IntegerField(default=0)
+    next_at = pw.FloatField()
+    last_error = pw.TextField(null=True)
 
 
 class JobTag(BaseModel):
@@ -134,6 +159,9 @@ class Task(BaseModel):
     #: whether the current attempt's message is in the broker
     enqueued = pw.BooleanField(default=False)
     agent_id = pw.CharField(max_length=64, default="")
+    #: set only for tasks outside the job's plan (a map_reduce reduce task): their own payload and command
+    payload = JSONField(null=True)
+    command = JSONField(null=True)
     exit_code = pw.IntegerField(null=True)
     error = pw.TextField(null=True)
     error_code = pw.CharField(max_length=64, null=True)
@@ -165,4 +193,75 @@ class Event(BaseModel):
     created_at = pw.FloatField()
 
 
-MODELS: list[type[BaseModel]] = [Account, ApiKey, Project, Revision, Job, JobTag, Task, Event]
+class Artifact(BaseModel):
+    """Stored bytes owned by an account; the same bytes are stored once per account (content addressing)."""
+
+    id = pw.CharField(primary_key=True, max_length=40)
+    account = pw.ForeignKeyField(Account, backref="artifacts", on_delete="CASCADE")
+    sha256 = pw.CharField(max_length=64, index=True)
+    size_bytes = pw.BigIntegerField()
+    filename = pw.CharField(max_length=255)
+    created_at = pw.FloatField()
+
+    class Meta:
+        indexes = ((("account", "sha256"), True), (("account", "created_at"), False))
+
+
+class ArtifactUpload(BaseModel):
+    """A multipart upload in progress (`upl_…`); removed when completed, aborted or expired."""
+
+    id = pw.CharField(primary_key=True, max_length=40)
+    account = pw.ForeignKeyField(Account, on_delete="CASCADE")
+    filename = pw.CharField(max_length=255)
+    size_bytes = pw.BigIntegerField()
+    part_size = pw.BigIntegerField()
+    part_count = pw.IntegerField()
+    #: open | completing
+    status = pw.CharField(max_length=16, default="open")
+    created_at = pw.FloatField()
+    expires_at = pw.FloatField(index=True)
+
+
+class ArtifactPart(BaseModel):
+    """One received part of a multipart upload (a re-sent part replaces its row)."""
+
+    upload = pw.ForeignKeyField(ArtifactUpload, backref="parts", on_delete="CASCADE")
+    number = pw.IntegerField()
+    size_bytes = pw.BigIntegerField()
+    sha256 = pw.CharField(max_length=64)
+    received_at = pw.FloatField()
+
+    class Meta:
+        indexes = ((("upload", "number"), True),)
+
+
+class TaskArtifact(BaseModel):
+    """An artifact a task attempt produced: a file of its COMPUTALOT_ARTIFACT_DIR (`output`) or its log (`log`)."""
+
+    job = pw.ForeignKeyField(Job, on_delete="CASCADE")
+    task = pw.ForeignKeyField(Task, on_delete="CASCADE")
+    artifact = pw.ForeignKeyField(Artifact, on_delete="CASCADE")
+    attempt = pw.IntegerField()
+    kind = pw.CharField(max_length=8)
+    path = pw.CharField(max_length=500)
+
+    class Meta:
+        indexes = ((("job", "task"), False),)
+
+
+MODELS: list[type[BaseModel]] = [
+    Account,
+    ApiKey,
+    Project,
+    Revision,
+    Job,
+    JobDependency,
+    Callback,
+    JobTag,
+    Task,
+    Event,
+    Artifact,
+    ArtifactUpload,
+    ArtifactPart,
+    TaskArtifact,
+]

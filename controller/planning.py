@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from controller.jobspec import FanOut, JobSpec
+from controller.jobtypes import combinations
 
 
 @dataclass(frozen=True)
@@ -96,5 +97,18 @@ def chunk_bounds(total: int, chunks: int, index: int) -> tuple[int, int]:
 
 
 def plan_job(spec: JobSpec) -> Plan:
-    """The plan of a validated spec."""
+    """The plan of a validated spec: every job type is a fan-out shape underneath.
+
+    A sweep is one item per grid combination over `fixed_payload`; a benchmark is one item per
+    (candidate, replica) over `shared_payload`, candidate-major; map_reduce fans out its `split`.
+    """
+    if spec.type == "sweep":
+        return Plan(payload=spec.fixed_payload, fan_out=FanOut(items=tuple(combinations(spec.parameters))))
+    if spec.type == "benchmark":
+        items = tuple(
+            {**overrides, "replica": replica} for _, overrides in spec.candidates for replica in range(spec.replicas)
+        )
+        return Plan(payload=spec.shared_payload, fan_out=FanOut(items=items))
+    if spec.type == "map_reduce":
+        return Plan(payload=spec.payload, fan_out=spec.split)
     return Plan(payload=spec.payload, fan_out=spec.fan_out)

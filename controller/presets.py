@@ -5,20 +5,38 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from broker.queues import SIZES
 from controller.errors import ValidationFailed, field_error
 
 
 @dataclass(frozen=True)
 class Preset:
+    """A capacity class of `broker.queues.SIZES` with its price and description."""
+
     name: str
-    profile: str
-    cpu: int
-    memory_mb: int
-    gpu_count: int = 0
-    gpu_memory_mb: int = 0
     #: price in micro-dollars per task-hour
-    micro_usd_per_hour: int = 0
-    description: str = ""
+    micro_usd_per_hour: int
+    description: str
+
+    @property
+    def profile(self) -> str:
+        return SIZES[self.name].profile
+
+    @property
+    def cpu(self) -> int:
+        return SIZES[self.name].cpu
+
+    @property
+    def memory_mb(self) -> int:
+        return SIZES[self.name].memory_mb
+
+    @property
+    def gpu_count(self) -> int:
+        return SIZES[self.name].gpu_count
+
+    @property
+    def gpu_memory_mb(self) -> int:
+        return SIZES[self.name].gpu_memory_mb
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -38,43 +56,52 @@ class Preset:
 PRESETS: dict[str, Preset] = {
     p.name: p
     for p in (
-        Preset(
-            "cpu-small", "cpu", 1, 2048, micro_usd_per_hour=40_000, description="1 vCPU, 2 GB: scripts, small fan-outs"
-        ),
-        Preset(
-            "cpu-large", "cpu", 8, 32768, micro_usd_per_hour=320_000, description="8 vCPU, 32 GB: parallel CPU work"
-        ),
-        Preset("gpu-small", "gpu", 4, 16384, 1, 16384, 900_000, "1 GPU with 16 GB: inference, small training"),
-        Preset("gpu-large", "gpu", 16, 131072, 1, 80000, 3_000_000, "1 GPU with 80 GB: training, large models"),
+        Preset("cpu-small", 40_000, "1 vCPU, 2 GB: scripts, small fan-outs"),
+        Preset("cpu-large", 320_000, "8 vCPU, 32 GB: parallel CPU work"),
+        Preset("gpu-small", 900_000, "1 GPU with 16 GB, 4 vCPU: inference, small training"),
+        Preset("gpu-large", 3_000_000, "1 GPU with 80 GB, 16 vCPU: training, large models"),
     )
 }
 
 DEFAULT_PRESET = "cpu-small"
 
 
-def resolve(requirements: dict[str, Any] | None) -> tuple[Preset, dict[str, Any]]:
-    """The preset a job runs under and its effective minimums (preset values, raised by explicit ones).
+#: requirement keys that a preset's minimums must cover
+_NUMERIC = ("cpu", "memory_mb", "gpu_count", "gpu_memory_mb")
+
+
+def resolve(requirements: dict[str, Any] | None) -> Preset:
+    """The preset a job's tasks run under: the named one (default cpu-small, gpu-small when GPUs are asked for),
+    or the next larger one of the same profile when explicit minimums exceed it.
 
     Raises:
-      ValidationFailed: `requirements.profile` names no preset.
+      ValidationFailed: the profile names no preset, or no preset covers the minimums.
     """
     requirements = requirements or {}
     name = requirements.get("profile")
     if name is None:
         name = "gpu-small" if requirements.get("gpu_count", 0) > 0 else DEFAULT_PRESET
-    preset = PRESETS.get(name)
-    if preset is None:
+    start = PRESETS.get(name)
+    if start is None:
         raise ValidationFailed(
             [field_error("requirements.profile", f"unknown preset {name!r}; choose one of: {', '.join(PRESETS)}")]
         )
-    if requirements.get("gpu_count", 0) > 0 and preset.gpu_count == 0:
-        raise ValidationFailed(
-            [field_error("requirements.gpu_count", f"the {preset.name} preset has no GPU; choose a gpu-* profile")]
-        )
-    minimums = {
-        "cpu": max(preset.cpu, requirements.get("cpu", 0)),
-        "memory_mb": max(preset.memory_mb, requirements.get("memory_mb", 0)),
-        "gpu_count": max(preset.gpu_count, requirements.get("gpu_count", 0)),
-        "gpu_memory_mb": max(preset.gpu_memory_mb, requirements.get("gpu_memory_mb", 0)),
-    }
-    return preset, minimums
+    names = list(PRESETS)
+    for preset in (PRESETS[n] for n in names[names.index(name) :]):
+        if preset.profile == start.profile and all(
+            getattr(preset, key) >= requirements.get(key, 0) for key in _NUMERIC
+        ):
+            return preset
+    too_big = [
+        k
+        for k in _NUMERIC
+        if requirements.get(k, 0) > max(getattr(p, k) for p in PRESETS.values() if p.profile == start.profile)
+    ]
+    raise ValidationFailed(
+        [
+            field_error(
+                f"requirements.{key}", f"no {start.profile} preset offers {requirements[key]}; see GET /api/v1/presets"
+            )
+            for key in too_big or ["profile"]
+        ]
+    )

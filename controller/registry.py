@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from broker.messages import AgentHeartbeat, Capabilities
+from broker.queues import SIZES, sizes_served
 
 
 @dataclass
@@ -44,14 +45,15 @@ class AgentRegistry:
         now = time.monotonic() if now is None else now
         return now - self.started_at > self.ttl_s
 
-    def capable(self, runtime: str, profile: str, recipe: str = "") -> list[AgentHeartbeat]:
-        """Live agents that can run `runtime` tasks of `profile` (and `recipe`, if given)."""
-        return [a for a in self.live() if _serves(a.capabilities, runtime, profile, recipe)]
+    def capable(self, runtime: str, size: str, recipe: str = "") -> list[AgentHeartbeat]:
+        """Live agents that can run `runtime` tasks of capacity class `size` (and `recipe`, if given)."""
+        return [a for a in self.live() if _serves(a.capabilities, runtime, size, recipe)]
 
     def summary(self) -> list[dict[str, Any]]:
         """What live agents offer, for `no_capable_workers` details (no hosts or ids)."""
         return [
             {
+                "presets": list(sizes_served(a.capabilities)),
                 "profiles": list(a.capabilities.profiles),
                 "runtimes": list(a.capabilities.runtimes),
                 "recipes": list(a.capabilities.recipes),
@@ -63,7 +65,7 @@ class AgentRegistry:
         ]
 
 
-def _serves(caps: Capabilities, runtime: str, profile: str, recipe: str) -> bool:
-    if profile not in caps.profiles or runtime not in caps.runtimes:
+def _serves(caps: Capabilities, runtime: str, size: str, recipe: str) -> bool:
+    if size not in SIZES or not SIZES[size].served_by(caps) or runtime not in caps.runtimes:
         return False
     return not recipe or recipe in caps.recipes

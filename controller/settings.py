@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,7 @@ def default_data_dir() -> Path:
 
 
 #: environment variable -> (setting, type)
-_ENV: dict[str, tuple[str, type]] = {
+_ENV: dict[str, tuple[str, Callable[[str], Any]]] = {
     "COMPUTALOT_DATA_DIR": ("data_dir", Path),
     "COMPUTALOT_DATABASE_URL": ("database_url", str),
     "COMPUTALOT_BROKER_URL": ("broker_url", str),
@@ -35,6 +35,13 @@ _ENV: dict[str, tuple[str, type]] = {
     "COMPUTALOT_ZMQ_CONTROL_PORT": ("zmq_control_port", int),
     "COMPUTALOT_AGENT_TTL_S": ("agent_ttl_s", float),
     "COMPUTALOT_MAX_TASKS_PER_JOB": ("max_tasks_per_job", int),
+    "COMPUTALOT_MAX_ARTIFACT_BYTES": ("max_artifact_bytes", int),
+    "COMPUTALOT_UPLOAD_TTL_S": ("upload_ttl_s", float),
+    "COMPUTALOT_ZMQ_PUBLISH_HOST": ("zmq_publish_host", str),
+    "COMPUTALOT_ZMQ_PUBLISH_PORT": ("zmq_publish_port", int),
+    "COMPUTALOT_METRICS_TOKEN": ("metrics_token", str),
+    "COMPUTALOT_SSE_HEARTBEAT_S": ("sse_heartbeat_s", float),
+    "COMPUTALOT_ALLOW_PRIVATE_CALLBACKS": ("allow_private_callbacks", lambda v: v.lower() in ("1", "true", "yes")),
 }
 
 
@@ -60,8 +67,23 @@ class Settings:
     max_tasks_per_job: int = 100_000
     max_payload_bytes: int = 1024 * 1024
     max_push_bytes: int = 256 * 1024 * 1024
+    #: largest artifact (raw, direct or multipart upload)
+    max_artifact_bytes: int = 2 * 1024**3
+    #: seconds a multipart upload or signed upload URL stays valid; expired uploads are removed
+    upload_ttl_s: float = 24 * 3600
     #: seconds between flushes of live output and progress to the database
     flush_interval_s: float = 0.5
+    #: deliver callbacks to loopback and private-network addresses (off: they could reach internal services)
+    allow_private_callbacks: bool = False
+    #: interface of the ZeroMQ PUB socket that publishes every event to progress subscribers (loopback: only
+    #: processes on this host can subscribe; use CURVE or an authenticating proxy to offer it further)
+    zmq_publish_host: str = "127.0.0.1"
+    #: port of that socket; 0 picks a free one (GET /api/v1/account/stream-endpoint names it)
+    zmq_publish_port: int = 0
+    #: bearer token that may read /metrics besides admin tokens and local requests; empty: none
+    metrics_token: str = ""
+    #: seconds between SSE comment heartbeats on idle streams
+    sse_heartbeat_s: float = 15.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -77,7 +99,7 @@ class Settings:
                 try:
                     values[name] = kind(env[var])
                 except ValueError:
-                    raise ConfigError(f"{var} must be a {kind.__name__}, got {env[var]!r}") from None
+                    raise ConfigError(f"{var} has an invalid value {env[var]!r}") from None
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values).validated()
 
@@ -87,6 +109,10 @@ class Settings:
             raise ConfigError(f"port must be 0..65535, got {self.port}")
         if self.agent_ttl_s <= 0:
             raise ConfigError("agent_ttl_s must be positive")
+        if not 0 <= self.zmq_publish_port < 65536:
+            raise ConfigError(f"zmq_publish_port must be 0..65535, got {self.zmq_publish_port}")
+        if self.sse_heartbeat_s <= 0:
+            raise ConfigError("sse_heartbeat_s must be positive")
         return self
 
     @property
@@ -100,3 +126,7 @@ class Settings:
     @property
     def revisions_dir(self) -> Path:
         return self.data_dir / "revisions"
+
+    @property
+    def artifacts_dir(self) -> Path:
+        return self.data_dir / "artifacts"

@@ -8,17 +8,16 @@ import peewee as pw
 from aiohttp import web
 
 from controller import jobs, presets
-from controller.errors import Conflict, NoCapableWorkers, ValidationFailed, field_error
+from controller.callbacks import private_address
+from controller.errors import ComputalotError, Conflict, NoCapableWorkers, ValidationFailed, field_error
 from controller.jobspec import JobSpec, parse_job_spec, spec_to_json
 from controller.models import Account, Job, Project, Revision
 from controller.planning import Plan, plan_job
+from controller.views import job_json
 from controller.web import DISPATCHER, REGISTRY, SETTINGS, STORE, not_found
 
-#: Fields accepted by validation whose behaviour this controller does not offer yet.
-_NOT_YET = {
-    "depends_on": "job dependencies are not supported by this controller yet; submit after the other job completes",
-    "callback_url": "callbacks are not supported by this controller yet; poll GET /api/v1/jobs/:id instead",
-}
+#: Jobs accepted by one `POST /api/v1/jobs/batch`.
+MAX_BATCH = 200
 
 
 async def submit(
@@ -30,14 +29,18 @@ async def submit(
       ValidationFailed, InvalidFanOut, NotFound, Conflict, NoCapableWorkers: nothing is created.
     """
     spec = parse_job_spec(body, recipe=recipe)
-    unsupported = [field_error(name, why) for name, why in _NOT_YET.items() if getattr(spec, name)]
-    if unsupported:
-        raise ValidationFailed(unsupported)
     if idempotency_key:
         existing = jobs.find_idempotent(account, idempotency_key)
         if existing is not None:
             return _same_submission(existing, spec), False
     target = _target(app, account, spec)
+    _check_dependencies(account, spec)
+    if spec.callback_url and not app[SETTINGS].allow_private_callbacks:
+        internal = await app[STORE].read(private_address, spec.callback_url)
+        if internal:
+            raise ValidationFailed(
+                [field_error("callback_url", f"must reach a public address; it resolves to {internal}")]
+            )
     plan = plan_job(spec)
     limit = app[SETTINGS].max_tasks_per_job
     if plan.task_count > limit:
@@ -51,6 +54,39 @@ async def submit(
         return _same_submission(existing, spec), False
     app[DISPATCHER].wake()
     return job, True
+
+
+async def submit_batch(
+    app: web.Application, account: Account, body: Any, idempotency_key: str | None = None
+) -> list[dict[str, Any]]:
+    """Submit each entry of `{"jobs": [...]}` on its own; per entry, in order, the job or the error envelope."""
+    entries = body.get("jobs") if isinstance(body, dict) else None
+    if not isinstance(entries, list) or not entries or len(entries) > MAX_BATCH or set(body) != {"jobs"}:
+        raise ValidationFailed([field_error("jobs", f'send {{"jobs": [...]}} with 1 to {MAX_BATCH} job objects')])
+    outcomes: list[dict[str, Any]] = []
+    for index, entry in enumerate(entries):
+        key = f"{idempotency_key}#{index}" if idempotency_key else None
+        try:
+            job, created = await submit(app, account, entry, idempotency_key=key)
+        except ComputalotError as exc:
+            outcomes.append({"index": index, "status": exc.status, **exc.to_json()})
+        else:
+            outcomes.append({"index": index, "status": 201 if created else 200, "job": job_json(job)})
+    return outcomes
+
+
+def _check_dependencies(account: Account, spec: JobSpec) -> None:
+    """Every id in depends_on must be one of the caller's jobs."""
+    if not spec.depends_on:
+        return
+    found = {j.id for j in Job.select(Job.id).where(Job.id.in_(spec.depends_on), Job.account == account.id)}
+    missing = [
+        field_error(f"depends_on[{i}]", f"no job {job_id!r} of yours")
+        for i, job_id in enumerate(spec.depends_on)
+        if job_id not in found
+    ]
+    if missing:
+        raise ValidationFailed(missing)
 
 
 def _same_submission(job: Job, spec: JobSpec) -> Job:
@@ -96,13 +132,13 @@ def _target(app: web.Application, account: Account, spec: JobSpec) -> _Target:
         raise ValidationFailed(
             [field_error("runner_command", "required: the project's manifest has no entrypoint.command")]
         )
-    preset, _ = presets.resolve(spec.requirements)
-    target = _Target(project, revision, command, preset.profile)
+    preset = presets.resolve(spec.requirements)
+    target = _Target(project, revision, command, preset.name)
     registry = app[REGISTRY]
     if not registry.capable(target.runtime, target.profile):
         raise NoCapableWorkers(
-            f"no live agent can run {target.runtime!r} runtime tasks on the {target.profile!r} profile",
-            details={"runtime": target.runtime, "profile": target.profile, "available": registry.summary()},
+            f"no live agent can run {target.runtime!r} runtime tasks of the {target.profile!r} preset",
+            details={"runtime": target.runtime, "preset": target.profile, "available": registry.summary()},
         )
     return target
 
@@ -119,4 +155,5 @@ def _create(account: Account, spec: JobSpec, plan: Plan, target: _Target, idempo
         workdir=target.workdir,
         profile=target.profile,
         idempotency_key=idempotency_key,
+        depends_on=spec.depends_on,
     )

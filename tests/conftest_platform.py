@@ -143,8 +143,10 @@ def _embedded(data_dir: Path, port: int | None = None, slots: int = 4) -> Iterat
     port = port or free_port()
     url = f"http://127.0.0.1:{port}"
     server = Process(
-        [str(BIN / "computalot-server"), "up", "--data-dir", str(data_dir), "--port", str(port), "--slots", "4"],
+        [str(BIN / "computalot-server"), "up", "--data-dir", str(data_dir), "--port", str(port), "--slots", str(slots)],
         data_dir / "server.log",
+        # the callback tests post to a server of their own on loopback
+        env={"COMPUTALOT_ALLOW_PRIVATE_CALLBACKS": "1"},
     )
     try:
         wait_ready(url, server)

@@ -11,7 +11,7 @@ from controller.errors import Conflict, ValidationFailed, field_error
 from controller.jobspec import spec_from_json
 from controller.models import Event, Job, JobTag, Project, Task
 from controller.planning import plan_job
-from controller.submit import submit
+from controller.submit import submit, submit_batch
 from controller.views import event_json, job_json, job_summary, results_json, task_json
 from controller.web import HUB, SETTINGS, STORE, account_of, int_query, json_response, not_found, read_json
 
@@ -36,6 +36,15 @@ async def submit_job(request: web.Request) -> web.Response:
     body = await read_json(request, request.app[SETTINGS].max_payload_bytes)
     job, created = await submit(request.app, account, body, idempotency_key=request.headers.get("Idempotency-Key"))
     return json_response(job_json(job), status=201 if created else 200)
+
+
+@routes.post("/api/v1/jobs/batch")
+async def submit_jobs(request: web.Request) -> web.Response:
+    account = account_of(request)
+    require_writer(account)
+    body = await read_json(request, 8 * request.app[SETTINGS].max_payload_bytes)
+    outcomes = await submit_batch(request.app, account, body, idempotency_key=request.headers.get("Idempotency-Key"))
+    return json_response({"results": outcomes})
 
 
 @routes.get("/api/v1/jobs")
@@ -83,7 +92,9 @@ async def get_tasks(request: web.Request) -> web.Response:
         {
             "job_id": job.id,
             "total": job.task_count,
-            "tasks": [task_json(t, plan.task_payload(t.task_index)) for t in tasks],
+            "tasks": [
+                task_json(t, t.payload if t.payload is not None else plan.task_payload(t.task_index)) for t in tasks
+            ],
             "next_offset": next_offset,
         }
     )

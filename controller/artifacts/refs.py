@@ -1,0 +1,143 @@
+"""Artifact references inside job payloads, checked at submit.
+
+- `payload._artifacts = {"download": [{"ref": "art_…", "path": "rel/path"}]}`: artifacts the agent
+  places under the task's `$COMPUTALOT_INPUT_DIR` before the command starts.
+- recipe payload fields ending in `_ref`: artifact ids the recipe reads.
+
+Every ref must name one of the caller's artifacts; another account's id is as unknown as a
+made-up one (422 naming the field, never a hint that it exists).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import PurePosixPath
+from typing import Any
+
+from controller.errors import ValidationFailed, field_error
+from controller.models import Account, Artifact
+
+#: The payload key holding artifact downloads.
+ARTIFACTS_KEY = "_artifacts"
+#: Most downloads one task may ask for.
+MAX_DOWNLOADS = 100
+MAX_PATH = 500
+
+
+def validate_payload_artifacts(account: Account, payload: dict[str, Any], where: str = "payload") -> None:
+    """Check `payload._artifacts` (if any): its shape, relative paths, and that each ref is the caller's.
+
+    Raises:
+      ValidationFailed: naming each bad field, e.g. `payload._artifacts.download[0].ref`.
+    """
+    if ARTIFACTS_KEY not in payload:
+        return
+    errors: list[dict[str, str]] = []
+    refs: dict[str, str] = {}
+    spec = payload[ARTIFACTS_KEY]
+    base = f"{where}.{ARTIFACTS_KEY}"
+    if not isinstance(spec, dict) or set(spec) - {"download"}:
+        raise ValidationFailed([field_error(base, 'must be an object {"download": [{"ref": "art_…", "path": "…"}]}')])
+    downloads = spec.get("download", [])
+    if not isinstance(downloads, list) or len(downloads) > MAX_DOWNLOADS:
+        raise ValidationFailed([field_error(f"{base}.download", f"must be a list of at most {MAX_DOWNLOADS} objects")])
+    paths: set[str] = set()
+    for i, entry in enumerate(downloads):
+        name = f"{base}.download[{i}]"
+        if not isinstance(entry, dict) or set(entry) - {"ref", "path"}:
+            errors.append(field_error(name, 'must be an object {"ref": "art_…", "path": "relative/path"}'))
+            continue
+        if isinstance(entry.get("ref"), str):
+            refs[f"{name}.ref"] = entry["ref"]
+        else:
+            errors.append(field_error(f"{name}.ref", "required: the id of one of your artifacts (art_…)"))
+        path = entry.get("path")
+        problem = path_problem(path) if path is not None else None
+        if problem:
+            errors.append(field_error(f"{name}.path", problem))
+        elif path is not None and normal_path(path) in paths:
+            errors.append(field_error(f"{name}.path", "another download already uses this path"))
+        elif path is not None:
+            paths.add(normal_path(path))
+    errors += _unknown_refs(account, refs)
+    if errors:
+        raise ValidationFailed(errors)
+
+
+def validate_refs(account: Account, payload: dict[str, Any], fields: Iterable[str] | None = None) -> None:
+    """Check recipe artifact inputs: each of `fields` (default: every key ending in `_ref`) present in
+    `payload` must be the id of one of the caller's artifacts.
+
+    Raises:
+      ValidationFailed: naming each bad field as `payload.<field>`.
+    """
+    names = [f for f in payload if f.endswith("_ref")] if fields is None else [f for f in fields if f in payload]
+    errors = []
+    refs = {}
+    for name in names:
+        if isinstance(payload[name], str):
+            refs[f"payload.{name}"] = payload[name]
+        else:
+            errors.append(field_error(f"payload.{name}", "must be the id of one of your artifacts (art_…)"))
+    errors += _unknown_refs(account, refs)
+    if errors:
+        raise ValidationFailed(errors)
+
+
+def validate_job_artifacts(account: Account, spec: Any) -> None:
+    """Check `_artifacts` wherever a job spec carries task payload: `payload`, fan-out items and the
+    typed job fields that hold payloads (`fixed_payload`, `shared_payload`, candidates).
+
+    Raises:
+      ValidationFailed: as `validate_payload_artifacts`.
+    """
+    for where, payload in _payloads(spec):
+        validate_payload_artifacts(account, payload, where)
+
+
+def _payloads(spec: Any) -> Iterable[tuple[str, dict[str, Any]]]:
+    yield "payload", spec.payload
+    items = getattr(getattr(spec, "fan_out", None), "items", None) or ()
+    for i, item in enumerate(items):
+        if isinstance(item, dict):
+            yield f"fan_out.items[{i}]", item
+    for name in ("fixed_payload", "shared_payload"):
+        value = getattr(spec, name, None)
+        if isinstance(value, dict):
+            yield name, value
+    for i, candidate in enumerate(getattr(spec, "candidates", None) or ()):
+        value = candidate[1] if isinstance(candidate, tuple) and len(candidate) == 2 else candidate
+        if isinstance(value, dict):
+            yield f"candidates[{i}]", value
+
+
+def path_problem(path: Any) -> str | None:
+    """Why `path` cannot name a file under the task's input directory, or None when it can."""
+    if not isinstance(path, str) or not path or len(path) > MAX_PATH:
+        return f"must be a relative path of 1-{MAX_PATH} characters"
+    if "\0" in path or "\\" in path:
+        return "must not contain NUL or backslashes"
+    pure = PurePosixPath(path)
+    if pure.is_absolute() or ".." in pure.parts:
+        return "must be relative, without '..'"
+    if not pure.parts or pure.parts == (".",):
+        return "must name a file"
+    return None
+
+
+def normal_path(path: str) -> str:
+    """A valid download path in normal form (no `.` segments or doubled slashes)."""
+    return PurePosixPath(path).as_posix()
+
+
+def _unknown_refs(account: Account, refs: dict[str, str]) -> list[dict[str, str]]:
+    """An error for each field whose ref is not one of the account's artifacts."""
+    if not refs:
+        return []
+    ids = set(refs.values())
+    owned = {a.id for a in Artifact.select(Artifact.id).where(Artifact.id.in_(list(ids)), Artifact.account == account.id)}
+    return [
+        field_error(field, f"no artifact {ref!r} among yours; upload it first (POST /api/v1/artifacts)")
+        for field, ref in refs.items()
+        if ref not in owned
+    ]

@@ -1,0 +1,47 @@
+"""Byte streams on their way to the store: request bodies in large chunks, counted and hashed as they pass."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import AsyncIterable, AsyncIterator, Callable
+
+from aiohttp import web
+
+#: Bytes handed to the store per write: large enough that per-chunk overhead vanishes, small enough to be flat.
+CHUNK_BYTES = 1 << 20
+
+
+async def request_chunks(request: web.Request, chunk_bytes: int = CHUNK_BYTES) -> AsyncIterator[bytes]:
+    """The request body in chunks of about `chunk_bytes`, read as it arrives (never held whole)."""
+    buffer = bytearray()
+    async for data in request.content.iter_any():
+        buffer += data
+        if len(buffer) >= chunk_bytes:
+            yield bytes(buffer)
+            buffer.clear()
+    if buffer:
+        yield bytes(buffer)
+
+
+class Measured:
+    """Passes chunks through while counting and hashing them; raises `too_large(limit)` once past `limit` bytes."""
+
+    def __init__(self, source: AsyncIterable[bytes], limit: int, too_large: Callable[[int], Exception]) -> None:
+        self.source = source
+        self.limit = limit
+        self.too_large = too_large
+        self.size = 0
+        self._hash = hashlib.sha256()
+
+    @property
+    def sha256(self) -> str:
+        """Hex sha256 of the bytes seen so far."""
+        return self._hash.hexdigest()
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for chunk in self.source:
+            self.size += len(chunk)
+            if self.size > self.limit:
+                raise self.too_large(self.limit)
+            self._hash.update(chunk)
+            yield chunk

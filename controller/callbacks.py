@@ -1,0 +1,148 @@
+"""Job callbacks: a signed POST to `callback_url` once a job is terminal, retried with backoff.
+
+Callback rows are written in the same transaction as the terminal status, so a restart
+never loses one; delivery runs in the background and never holds up the job.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import ipaddress
+import json
+import logging
+import socket
+import time
+from urllib.parse import urlsplit
+
+import httpx
+
+from controller.db import Store
+from controller.models import Account, Callback, Job
+
+logger = logging.getLogger(__name__)
+
+SIGNATURE_HEADER = "X-Computalot-Signature"
+MAX_ATTEMPTS = 8
+#: seconds before the second attempt; doubles each time, capped at an hour
+BASE_DELAY_S = 2.0
+
+
+def sign(body: bytes, secret: str) -> str:
+    """`sha256=<hex HMAC-SHA256 of the body>` keyed by the account's webhook secret."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def private_address(url: str) -> str | None:
+    """The private, loopback or otherwise internal address `url`'s host resolves to, if any (or why it can't)."""
+    host = urlsplit(url).hostname or ""
+    try:
+        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except (socket.gaierror, UnicodeError) as exc:
+        return f"{host} does not resolve ({exc})"
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0].split("%")[0])
+        if not address.is_global:
+            return str(address)
+    return None
+
+
+def backoff_s(attempts: int) -> float:
+    """Delay after `attempts` failed deliveries."""
+    return min(BASE_DELAY_S * 2 ** max(attempts - 1, 0), 3600.0)
+
+
+def _due(now: float, limit: int) -> list[tuple[Callback, str]]:
+    rows = (
+        Callback.select(Callback, Job.account)
+        .join(Job)
+        .where(Callback.status == "pending", Callback.next_at <= now)
+        .order_by(Callback.next_at)
+        .limit(limit)
+    )
+    secrets = {
+        a.id: a.webhook_secret
+        for a in Account.select(Account.id, Account.webhook_secret).where(
+            Account.id.in_({r.job.account_id for r in rows})
+        )
+    }
+    return [(r, secrets[r.job.account_id]) for r in rows]
+
+
+def _record(callback_id: int, delivered: bool, error: str | None, final: bool = False) -> None:
+    callback = Callback.get_by_id(callback_id)
+    callback.attempts += 1
+    if delivered:
+        callback.status, callback.last_error = "delivered", None
+    else:
+        callback.last_error = error
+        if final or callback.attempts >= MAX_ATTEMPTS:
+            callback.status = "failed"
+        else:
+            callback.next_at = time.time() + backoff_s(callback.attempts)
+    callback.save()
+
+
+class CallbackSender:
+    """Delivers due callbacks every second (or when woken)."""
+
+    def __init__(self, store: Store, allow_private: bool, timeout_s: float = 10.0) -> None:
+        self.store = store
+        self.allow_private = allow_private
+        self._http = httpx.AsyncClient(timeout=timeout_s, follow_redirects=False)
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self._http.aclose()
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                due = await self.store.read(_due, time.time(), 50)
+                await asyncio.gather(*(self._deliver(cb, secret) for cb, secret in due))
+            except Exception:
+                logger.exception("delivering callbacks failed; retrying shortly")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=1.0)
+            self._wake.clear()
+
+    async def _deliver(self, callback: Callback, secret: str) -> None:
+        body = json.dumps(callback.body, separators=(",", ":"), sort_keys=True).encode()
+        if not self.allow_private:
+            internal = await asyncio.get_running_loop().run_in_executor(None, private_address, callback.url)
+            if internal:
+                error = f"refused: {callback.url} points at an internal address ({internal})"
+                await self.store.write(_record, callback.id, False, error, True)
+                return
+        try:
+            response = await self._http.post(
+                callback.url,
+                content=body,
+                headers={
+                    "Content-Type": "application/json",
+                    SIGNATURE_HEADER: sign(body, secret),
+                    "X-Computalot-Event": "job.finished",
+                },
+            )
+            if response.is_success:
+                await self.store.write(_record, callback.id, True, None)
+                logger.info("job=%s callback delivered", callback.job_id)
+                return
+            error = f"HTTP {response.status_code}"
+        except httpx.HTTPError as exc:
+            error = f"{type(exc).__name__}: {exc}"
+        logger.warning("job=%s callback attempt %d failed: %s", callback.job_id, callback.attempts + 1, error)
+        await self.store.write(_record, callback.id, False, error)

@@ -1,0 +1,27 @@
+"""Bit casts between float64 and uint64 for Numba kernels (LLVM `bitcast`, no array round trip)."""
+
+from __future__ import annotations
+
+from llvmlite import ir
+from numba import types
+from numba.extending import intrinsic
+
+
+@intrinsic
+def f64_bits(typingctx, x):  # type: ignore[no-untyped-def]
+    """The IEEE-754 bits of a float64, as uint64."""
+
+    def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+        return builder.bitcast(args[0], ir.IntType(64))
+
+    return types.uint64(types.float64), codegen
+
+
+@intrinsic
+def bits_f64(typingctx, x):  # type: ignore[no-untyped-def]
+    """The float64 whose IEEE-754 bits are the uint64 `x`."""
+
+    def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+        return builder.bitcast(args[0], ir.DoubleType())
+
+    return types.float64(types.uint64), codegen
