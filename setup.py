@@ -26,6 +26,7 @@ setup(
         "click>=8.1",
         "httpx>=0.27",
         "eth-account>=0.13",
+        "prometheus-client>=0.20",
     ],
     extras_require={
         "test": [

@@ -38,7 +38,19 @@ def gpus() -> list[int]:
     return [int(float(line)) for line in out.split() if line.strip()]
 
 
-def detect(profiles: tuple[str, ...], recipes: tuple[str, ...] = ()) -> Capabilities:
+#: optional feature -> executables that must all be on PATH for an agent to offer it
+FEATURE_TOOLS: dict[str, tuple[str, ...]] = {
+    "echidna": ("echidna",),
+    "sbf": ("cargo-build-sbf",),
+}
+
+
+def detect_features(tools: dict[str, tuple[str, ...]] = FEATURE_TOOLS) -> tuple[str, ...]:
+    """Optional features whose tools are installed here."""
+    return tuple(sorted(name for name, needed in tools.items() if all(shutil.which(t) for t in needed)))
+
+
+def detect(profiles: tuple[str, ...], recipes: tuple[str, ...] = (), features: tuple[str, ...] = ()) -> Capabilities:
     """Capabilities of this host for the given profiles."""
     gpu_memory = gpus()
     usage = shutil.disk_usage(os.getcwd())
@@ -49,6 +61,7 @@ def detect(profiles: tuple[str, ...], recipes: tuple[str, ...] = ()) -> Capabili
         gpu_memory_mb=min(gpu_memory, default=0),
         storage_gb=usage.free // (1024**3),
         profiles=profiles,
-        runtimes=("process",),
+        runtimes=("process", "recipe") if recipes else ("process",),
         recipes=recipes,
+        features=features,
     )

@@ -23,6 +23,8 @@ from typing import IO, Any
 from broker.output import TAIL_BYTES, last_bytes
 
 PROGRESS_PREFIX = "COMPUTALOT_PROGRESS:"
+#: File of the scratch dir receiving every output line (stdout and stderr, in arrival order).
+LOG_NAME = "output.log"
 #: Seconds between deliveries of buffered output lines.
 FLUSH_INTERVAL_S = 0.2
 
@@ -92,6 +94,7 @@ class Run:
         self._cancelled = threading.Event()
         self._pending: dict[str, list[str]] = {"stdout": [], "stderr": []}
         self._pending_lock = threading.Lock()
+        self._log: IO[str] | None = None
 
     def cancel(self) -> None:
         self._cancelled.set()
@@ -137,6 +140,7 @@ class Run:
         payload.write_text(json.dumps(self.spec.payload))
         result = scratch / "result.json"
         result.unlink(missing_ok=True)
+        self._log = (scratch / LOG_NAME).open("w", encoding="utf-8")
         return {"payload": payload, "result": result, "artifacts": artifacts}
 
     def _env(self, paths: dict[str, Path]) -> dict[str, str]:
@@ -157,6 +161,8 @@ class Run:
                 self._progress(line[len(PROGRESS_PREFIX) :])
             with self._pending_lock:
                 self._pending[stream].append(line)
+                if self._log is not None:
+                    self._log.write(line + "\n")
         pipe.close()
 
     def _progress(self, text: str) -> None:
@@ -234,4 +240,8 @@ class Run:
     def _outcome(
         self, status: str, code: int | None, result: Any, error: str, error_code: str, started: float
     ) -> RunOutcome:
+        with self._pending_lock:
+            if self._log is not None:
+                self._log.close()
+                self._log = None
         return RunOutcome(status, code, result, error, error_code, self.tail.text(), started, time.time())

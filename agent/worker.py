@@ -6,21 +6,35 @@ import logging
 import shutil
 import threading
 import time
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import dramatiq
 import httpx
 import zmq
 
+from agent.artifacts import INPUTS_DIR, ArtifactCache, ArtifactError, Outputs, upload_outputs
 from agent.cache import RevisionCache
-from agent.capabilities import detect
+from agent.capabilities import detect, detect_features
 from agent.client import ControllerClient
-from agent.runner import Run, RunOutcome, RunSpec
+from agent.metrics import TaskStats
+from agent.pool import RecipePool, RecipeRequest, RecipeRun
+from agent.runner import LOG_NAME, Run, RunOutcome, RunSpec
 from agent.settings import AgentSettings
 from agent.stream import ControlListener, EventStream
 from broker.messages import AgentHeartbeat, Control, TaskMessage, TaskOutput, TaskProgress, TaskResult
-from broker.queues import ACTOR_PRIORITY, PRIORITIES, run_task_actor, sizes_served, task_queues
+from broker.queues import (
+    ACTOR_PRIORITY,
+    PRIORITIES,
+    recipe_key,
+    recipe_queue,
+    run_task_actor,
+    sizes_served,
+    task_queues,
+)
 from broker.transport import send_result, task_from_args
+from recipes import modules, queue_keys, registry
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +47,11 @@ class Agent:
         self.broker = broker
         self.client = ControllerClient(settings.controller_url, settings.token)
         self.cache = RevisionCache(settings.cache_dir / "revisions", self.client)
-        self.capabilities = detect(settings.profiles)
+        self.artifacts = ArtifactCache(settings.cache_dir / "artifacts", self.client)
+        features = detect_features()
+        self.recipes = {name: r for name, r in registry().items() if set(r.requires) <= set(features)}
+        self.capabilities = detect(settings.profiles, tuple(self.recipes), features)
+        self.pool = RecipePool(modules())
         #: capacity classes (presets) whose task queues this agent consumes
         self.sizes = sizes_served(self.capabilities)
         self._ctx = zmq.Context()
@@ -44,6 +62,7 @@ class Agent:
         self._control: ControlListener | None = None
         self._heartbeat: threading.Thread | None = None
         self._worker: dramatiq.Worker | None = None
+        self.stats = TaskStats()
 
     def start(self) -> None:
         """Connect the streams, announce this agent, and start consuming (waits for the controller)."""
@@ -54,7 +73,9 @@ class Agent:
         self._send_heartbeat()
         self._heartbeat = threading.Thread(target=self._heartbeat_loop, name="heartbeat", daemon=True)
         self._heartbeat.start()
-        queues = task_queues(self.sizes)
+        queues = task_queues(self.sizes) + self._recipe_queues()
+        for queue in queues:
+            self.broker.declare_queue(queue)
         for priority in PRIORITIES:
             dramatiq.actor(
                 self._run_task,
@@ -73,8 +94,21 @@ class Agent:
             worker_timeout=100,
         )
         self._worker.start()
-        logger.info("agent=%s started with %d slots, serving %s", self.settings.agent_id,
-                    self.settings.effective_slots, ", ".join(self.sizes) or "nothing (host below every preset)")
+        logger.info(
+            "agent=%s started with %d slots, serving %s",
+            self.settings.agent_id,
+            self.settings.effective_slots,
+            ", ".join(self.sizes) or "nothing (host below every preset)",
+        )
+
+    def _recipe_queues(self) -> list[str]:
+        """Queues of every recipe this agent offers, including operations needing host tools it has."""
+        keys = [
+            recipe_key(name, extra)
+            for name, recipe in self.recipes.items()
+            for extra in queue_keys(recipe, self.capabilities.features)
+        ]
+        return [recipe_queue(key, priority) for key in keys for priority in PRIORITIES]
 
     def _wait_for_controller(self) -> dict[str, str]:
         delay_s = 0.2
@@ -97,6 +131,7 @@ class Agent:
                 run.cancel()
         if self._worker is not None:
             self._worker.stop()
+        self.pool.close()
         if self._control is not None:
             self._control.stop()
             self._control.join(timeout=2)
@@ -117,6 +152,7 @@ class Agent:
             logger.info("task=%s attempt=%s skipped: %s", message.task_id, message.attempt, reason)
             return
         result = self._execute(message)
+        self.stats.record(result)
         if self._stopping.is_set() and result.status == "cancelled":
             # Shutting down, not cancelled by the user: let the broker hand the attempt to another agent.
             raise RuntimeError(f"agent stopping; task={message.task_id} goes back to the broker")
@@ -124,49 +160,81 @@ class Agent:
 
     def _execute(self, message: TaskMessage) -> TaskResult:
         started = time.time()
-        try:
-            tree = self.cache.ensure(message.revision_hash)
-        except (httpx.HTTPError, OSError) as exc:
-            logger.warning("task=%s could not fetch revision %s: %s", message.task_id, message.revision_hash, exc)
-            return _result(
-                message,
-                self.settings.agent_id,
-                RunOutcome(
-                    "failed",
-                    None,
-                    None,
-                    f"could not prepare the project revision: {exc}",
-                    "runtime_error",
-                    "",
-                    started,
-                    time.time(),
-                ),
-                counts=False,
-            )
         scratch = self.settings.cache_dir / "tasks" / f"{message.task_id}-{message.attempt}"
-        run = Run(
+        try:
+            run = (
+                self._recipe_run(message, scratch)
+                if message.runtime == "recipe"
+                else self._process_run(message, scratch)
+            )
+        except (httpx.HTTPError, OSError, KeyError, ArtifactError) as exc:
+            logger.warning("task=%s could not be prepared: %s", message.task_id, exc)
+            error = f"could not prepare the task's runtime: {exc}"
+            outcome = RunOutcome("failed", None, None, error, "runtime_error", "", started, time.time())
+            return _result(message, self.settings.agent_id, outcome, counts=False)
+        with self._runs_lock:
+            self._runs[message.task_id] = (message.job_id, run)
+        try:
+            outcome = run.execute()
+            outcome, outputs = self._persist_outputs(message, scratch, outcome)
+        finally:
+            with self._runs_lock:
+                self._runs.pop(message.task_id, None)
+            shutil.rmtree(scratch, ignore_errors=True)
+        logger.info("task=%s attempt=%s %s", message.task_id, message.attempt, outcome.status)
+        return _result(message, self.settings.agent_id, outcome, counts=outputs is not None, outputs=outputs)
+
+    def _persist_outputs(
+        self, message: TaskMessage, scratch: Path, outcome: RunOutcome
+    ) -> tuple[RunOutcome, Outputs | None]:
+        """Upload the attempt's artifact files and log; a failed upload fails the attempt (None: not counted)."""
+        if outcome.status == "cancelled":
+            return outcome, Outputs()
+        try:
+            return outcome, upload_outputs(self.client, scratch, scratch / LOG_NAME, message.job_id, message.task_id)
+        except (httpx.HTTPError, OSError) as exc:
+            logger.warning("task=%s could not upload its outputs: %s", message.task_id, exc)
+            error = f"could not upload the task's output artifacts: {exc}"
+            return replace(outcome, status="failed", result=None, error=error, error_code="runtime_error"), None
+
+    def _process_run(self, message: TaskMessage, scratch: Path) -> Run:
+        """The user's command in the project revision's tree (fetched once per content hash)."""
+        tree = self.cache.ensure(message.revision_hash)
+        self.artifacts.place(message.payload, scratch / INPUTS_DIR)
+        return Run(
             RunSpec(
                 command=message.command,
                 cwd=tree / message.workdir,
                 scratch=scratch,
                 payload=message.payload,
                 timeout_s=message.timeout_s,
-                env=self._task_env(message),
+                env={**self._task_env(message), "COMPUTALOT_INPUT_DIR": str(scratch / INPUTS_DIR)},
             ),
             on_output=self._output_sender(message),
             on_progress=self._progress_sender(message),
             kill_grace_s=self.settings.kill_grace_s,
         )
-        with self._runs_lock:
-            self._runs[message.task_id] = (message.job_id, run)
-        try:
-            outcome = run.execute()
-        finally:
-            with self._runs_lock:
-                self._runs.pop(message.task_id, None)
-            shutil.rmtree(scratch, ignore_errors=True)
-        logger.info("task=%s attempt=%s %s", message.task_id, message.attempt, outcome.status)
-        return _result(message, self.settings.agent_id, outcome)
+
+    def _recipe_run(self, message: TaskMessage, scratch: Path) -> RecipeRun:
+        """The recipe on a warm worker of this agent's pool."""
+        if message.recipe not in self.recipes:
+            raise KeyError(f"this agent does not offer the {message.recipe!r} recipe")
+        request = RecipeRequest(payload=message.payload, timeout_s=message.timeout_s, output_dir=scratch / "artifacts")
+        return RecipeRun(
+            self.pool,
+            message.recipe,
+            request,
+            on_output=self._output_sender(message),
+            on_progress=self._progress_sender(message),
+            on_publish=self._publisher(message),
+        )
+
+    def _publisher(self, message: TaskMessage):
+        def publish(path: Path, filename: str) -> str:
+            """Upload a file as an artifact of the job's account; its id."""
+            return self.client.upload_artifact(path, filename, message.job_id, message.task_id)["id"]
+
+        return publish
 
     def _task_env(self, message: TaskMessage) -> dict[str, str]:
         env = {
@@ -244,11 +312,16 @@ class Agent:
                 revisions=self.cache.revisions(),
                 running_tasks=running,
                 sent_at=time.time(),
+                slots_busy=len(running),
+                **self.stats.snapshot(),
             )
         )
 
 
-def _result(message: TaskMessage, agent_id: str, outcome: RunOutcome, counts: bool = True) -> TaskResult:
+def _result(
+    message: TaskMessage, agent_id: str, outcome: RunOutcome, counts: bool = True, outputs: Outputs | None = None
+) -> TaskResult:
+    outputs = outputs or Outputs()
     return TaskResult(
         job_id=message.job_id,
         task_id=message.task_id,
@@ -263,4 +336,6 @@ def _result(message: TaskMessage, agent_id: str, outcome: RunOutcome, counts: bo
         started_at=outcome.started_at,
         finished_at=outcome.finished_at,
         counts_as_attempt=counts,
+        artifacts=outputs.artifacts,
+        output_artifact=outputs.log,
     )

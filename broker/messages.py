@@ -31,6 +31,8 @@ class Capabilities:
     profiles: tuple[str, ...] = ("cpu",)
     runtimes: tuple[str, ...] = ("process",)
     recipes: tuple[str, ...] = ()
+    #: optional host tools some recipe operations need (e.g. "echidna", "sbf")
+    features: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +125,12 @@ class AgentHeartbeat:
     #: task ids this agent is running right now (lets the controller tell a duplicate delivery from a lost agent)
     running_tasks: tuple[str, ...] = ()
     sent_at: float = 0.0
+    #: task attempts finished since the agent started (any outcome), those that did not complete, their seconds
+    tasks_run: int = 0
+    tasks_failed: int = 0
+    task_seconds: float = 0.0
+    #: slots running a task when the heartbeat was sent
+    slots_busy: int = 0
     v: int = WIRE_VERSION
 
 

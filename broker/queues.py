@@ -74,6 +74,18 @@ def run_task_actor(priority: str) -> str:
     return f"{RUN_TASK}.{priority}"
 
 
+def recipe_queue(key: str, priority: str = "normal") -> str:
+    """Queue of recipe tasks; `key` is the recipe name, plus `.feature` for operations needing host tools."""
+    if priority not in PRIORITIES:
+        raise ValueError(f"unknown priority {priority!r}; use one of {', '.join(PRIORITIES)}")
+    return f"computalot.recipes.{key}.{priority}"
+
+
+def recipe_key(recipe: str, features: tuple[str, ...] | list[str] = ()) -> str:
+    """The queue key of a recipe's tasks that need `features` on the agent."""
+    return ".".join([recipe, *sorted(features)])
+
+
 def sizes_served(caps: Capabilities) -> tuple[str, ...]:
     """The capacity classes an agent with `caps` can take tasks of."""
     return tuple(name for name, size in SIZES.items() if size.served_by(caps))

@@ -12,23 +12,41 @@ import dramatiq
 from aiohttp import web
 
 from broker.connection import connect, is_memory
-from controller import jobs
+from controller import jobs, live
+from controller.artifacts.lifecycle import artifacts_ctx
 from controller.auth import resolve_token
 from controller.callbacks import CallbackSender
 from controller.db import Store, open_database
 from controller.dispatcher import Dispatcher
 from controller.hub import Hub
+from controller.metrics import METRICS, Metrics, metrics_middleware
 from controller.registry import AgentRegistry
 from controller.results import start_results_worker
-from controller.routes import account, agent, docs, projects, public, recipes
+from controller.routes import (
+    account,
+    agent,
+    agent_artifacts,
+    artifact_multipart,
+    artifact_uploads,
+    artifacts,
+    docs,
+    projects,
+    public,
+    recipes,
+    streams,
+)
 from controller.routes import jobs as job_routes
+from controller.routes import metrics as metrics_routes
 from controller.settings import Settings
 from controller.web import BROKER, DISPATCHER, HUB, REGISTRY, SETTINGS, STORE, Handler, error_middleware
 
 logger = logging.getLogger(__name__)
 
 #: Paths anyone may call without a token.
-PUBLIC_PATHS = frozenset({"/health", "/live", "/ready", "/skill.md", "/llms.txt", "/llms-full.txt", "/docs"})
+#: /metrics is public here because it checks its own access (local requests, admin or metrics token).
+PUBLIC_PATHS = frozenset(
+    {"/health", "/live", "/ready", "/metrics", "/skill.md", "/llms.txt", "/llms-full.txt", "/docs"}
+)
 PUBLIC_PREFIXES = ("/api/v1/docs", "/docs/", "/api/v1/auth/")
 PUBLIC_POSTS = frozenset({"/api/v1/feedback"})
 
@@ -36,7 +54,10 @@ PUBLIC_POSTS = frozenset({"/api/v1/feedback"})
 def is_public(request: web.Request) -> bool:
     path = request.path
     return (
-        path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES) or (request.method == "POST" and path in PUBLIC_POSTS)
+        path in PUBLIC_PATHS
+        or path.startswith(PUBLIC_PREFIXES)
+        or (request.method == "POST" and path in PUBLIC_POSTS)
+        or artifact_uploads.is_signed_upload(request)
     )
 
 
@@ -50,13 +71,20 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
 
 def create_app(settings: Settings, *, broker: dramatiq.Broker | None = None) -> web.Application:
     """Build the controller. Pass `broker` to share an in-process broker with an embedded agent."""
-    app = web.Application(middlewares=[error_middleware, auth_middleware], client_max_size=settings.max_push_bytes)
-    app[SETTINGS] = settings
-    for module in (public, docs, job_routes, projects, agent, recipes, account):
+    app = web.Application(
+        middlewares=[metrics_middleware, error_middleware, auth_middleware], client_max_size=settings.max_push_bytes
+    )
+    app[SETTINGS], app[METRICS] = settings, Metrics()
+    # streams before job_routes: /api/v1/jobs/watch is not a job id
+    for module in (public, docs, metrics_routes, streams, job_routes, projects, agent, recipes, account):
+        app.add_routes(module.routes)
+    for module in (artifacts, artifact_multipart, artifact_uploads, agent_artifacts):
         app.add_routes(module.routes)
     app.cleanup_ctx.append(_database)
+    app.cleanup_ctx.append(artifacts_ctx)
     app.cleanup_ctx.append(_broker(broker))
     app.cleanup_ctx.append(_runtime)
+    live.setup(app)
     return app
 
 

@@ -11,6 +11,8 @@ from controller.models import Account, ApiKey
 
 #: Prefix of admin-issued API keys.
 KEY_PREFIX = "flk_"
+#: Prefix of wallet session tokens (`controller.identity.sessions`).
+SESSION_PREFIX = "fls_"
 
 ROLES = ("admin", "member", "viewer")
 
@@ -59,6 +61,10 @@ def resolve_token(header: str | None) -> Account:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("the Authorization header must be 'Bearer <token>'")
+    if token.strip().startswith(SESSION_PREFIX):
+        from controller.identity import sessions  # sessions imports this module
+
+        return sessions.resolve(token.strip())
     key = (
         ApiKey.select(ApiKey, Account)
         .join(Account)

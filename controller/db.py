@@ -17,6 +17,9 @@ from urllib.parse import urlsplit
 import peewee as pw
 from playhouse.db_url import connect as connect_url
 
+from controller.billing.models import BILLING_MODELS
+from controller.feedback.models import FEEDBACK_MODELS
+from controller.identity.models import IDENTITY_MODELS
 from controller.models import MODELS, database
 from controller.settings import ConfigError
 
@@ -46,7 +49,7 @@ def open_database(url: str) -> pw.Database:
         )
     database.initialize(db)
     db.connect(reuse_if_open=True)
-    db.create_tables(MODELS, safe=True)
+    db.create_tables([*MODELS, *BILLING_MODELS, *IDENTITY_MODELS, *FEEDBACK_MODELS], safe=True)
     return db
 
 

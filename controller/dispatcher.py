@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 import dramatiq
 
 from broker.messages import TaskMessage
-from broker.queues import task_queue
+from broker.queues import recipe_queue, task_queue
 from broker.transport import send_task
 from controller import jobs
 from controller.db import Store
@@ -30,8 +30,17 @@ logger = logging.getLogger(__name__)
 BATCH = 1000
 
 
+def job_queue(job: Job) -> str:
+    """The queue a job's tasks go to: its recipe's, or its capacity class's, at its priority."""
+    if job.runtime == "recipe":
+        return recipe_queue(job.profile, job.priority)
+    return task_queue(job.profile, job.priority)
+
+
 def send_batch(broker: dramatiq.Broker, batch: list[tuple[TaskMessage, str, str]]) -> None:
-    """Enqueue (message, queue, priority) triples in order."""
+    """Enqueue (message, queue, priority) triples in order (recipe queues are declared on first use)."""
+    for queue in {queue for _, queue, _ in batch} - broker.get_declared_queues():
+        broker.declare_queue(queue)
     for message, queue, priority in batch:
         send_task(broker, message, queue, priority)
 
@@ -78,9 +87,7 @@ class Dispatcher:
         pending = await self.store.read(jobs.pending_tasks, BATCH)
         if not pending:
             return 0
-        batch = [
-            (self._message(task, job), task_queue(job.profile, job.priority), job.priority) for task, job in pending
-        ]
+        batch = [(self._message(task, job), job_queue(job), job.priority) for task, job in pending]
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(self._sender, send_batch, self.broker, batch)
         await self.store.write(

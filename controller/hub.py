@@ -21,6 +21,7 @@ from broker.messages import AgentHeartbeat, Control, TaskOutput, TaskProgress, d
 from broker.output import TAIL_BYTES, last_bytes
 from controller.db import Store
 from controller.models import Event, Job, Task
+from controller.output_events import PendingOutput
 from controller.registry import AgentRegistry
 
 logger = logging.getLogger(__name__)
@@ -38,6 +39,8 @@ class _Live:
     output_dirty: bool = False
     last_seq: dict[str, int] = field(default_factory=dict)
     gaps: int = 0
+    #: lines since the last flush, for the task's next `output` event
+    output: PendingOutput = field(default_factory=PendingOutput)
 
 
 class Hub:
@@ -97,7 +100,10 @@ class Hub:
             live = self._entry(message.job_id, message.task_id, message.attempt)
             if live is not None:
                 self._note_seq(live, message.stream, message.seq)
-                live.tail = last_bytes(live.tail + "".join(line + "\n" for line in message.lines), TAIL_BYTES)
+                # Each line takes at least one byte, so older lines than the last TAIL_BYTES cannot show.
+                recent = message.lines[-TAIL_BYTES:]
+                live.tail = last_bytes(live.tail + "".join(line + "\n" for line in recent), TAIL_BYTES)
+                live.output.add(message.lines)
                 live.output_dirty = True
         elif isinstance(message, TaskProgress):
             live = self._entry(message.job_id, message.task_id, message.attempt)
@@ -137,6 +143,7 @@ class Hub:
                 live.attempt,
                 live.tail if live.output_dirty else None,
                 live.progress if live.progress_dirty else None,
+                live.output.take() if live.output_dirty else None,
             )
             for tid, live in dirty.items()
         }
@@ -155,9 +162,13 @@ class Hub:
                 del self._live[tid]
 
 
-def _write_live(updates: dict[str, tuple[str, int, str | None, dict[str, Any] | None]]) -> None:
+_Update = tuple[str, int, str | None, dict[str, Any] | None, dict[str, Any] | None]
+
+
+def _write_live(updates: dict[str, _Update]) -> None:
+    """Per task attempt still running: the output tail and latest progress, and `output`/`progress` events."""
     now = time.time()
-    for task_id, (job_id, attempt, tail, progress) in updates.items():
+    for task_id, (job_id, attempt, tail, progress, output) in updates.items():
         fields: dict[Any, Any] = {}
         if tail is not None:
             fields[Task.output_tail] = tail
@@ -166,8 +177,19 @@ def _write_live(updates: dict[str, tuple[str, int, str | None, dict[str, Any] | 
         changed = (
             Task.update(fields).where(Task.id == task_id, Task.attempt == attempt, Task.status == "running").execute()
         )
-        if changed and progress is not None:
-            job = Job.get_by_id(job_id)
+        if not changed or (progress is None and output is None):
+            continue
+        job = Job.get_by_id(job_id)
+        if output is not None:
+            Event.create(
+                account=job.account_id,
+                job=job_id,
+                project=job.project_id,
+                kind="output",
+                data={"task_id": task_id, "attempt": attempt, **output},
+                created_at=now,
+            )
+        if progress is not None:
             Event.create(
                 account=job.account_id,
                 job=job_id,

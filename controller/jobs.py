@@ -133,11 +133,13 @@ def fail_job(job: Job, code: str, error: str, now: float) -> None:
 
 
 def _job_ended(job: Job, now: float) -> None:
-    """What every terminal transition owes: dependents move on, the callback is queued."""
+    """What every terminal transition owes: the `result` event, dependents move on, the callback is queued."""
+    body = callback_body(job)
+    record(job, "result", body, now)  # right after the final status event: streams end after it
     _release_dependents(job, now)
     url = job.spec.get("callback_url")
     if url:
-        Callback.create(job=job, url=url, body=callback_body(job), next_at=now)
+        Callback.create(job=job, url=url, body=body, next_at=now)
 
 
 def callback_body(job: Job) -> dict[str, Any]:

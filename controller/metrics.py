@@ -38,28 +38,30 @@ _STARTS_KEPT = 100_000
 
 
 def billing_totals() -> dict[str, float]:
-    """Money held for running jobs and settled so far, in USD; zeros while the platform has no billing.
+    """Money held for unfinished jobs and settled so far, in USD; zeros while the platform has no billing.
 
-    The hook: a module `controller.billing` with a function `metrics_totals() -> {"held_usd": float,
-    "settled_usd": float}` that reads its own tables. It runs on a scrape thread at every scrape; if it is
-    missing or raises (a table that does not exist yet), the gauges read 0.
+    The hook: `controller.billing.metrics_totals() -> {"held_usd": float, "settled_usd": float}` when the
+    billing package defines it; else the sums of active hold amounts and settled hold charges read from
+    `controller.billing.models.Hold`. It runs on a scrape thread; a missing module, table or column, or any
+    error, reads 0 (logged at debug level).
     """
     zeros = {"held_usd": 0.0, "settled_usd": 0.0}
     try:
         billing = importlib.import_module("controller.billing")
-    except ModuleNotFoundError as exc:
-        if exc.name not in ("controller.billing", "controller"):
-            logger.exception("controller.billing failed to import")
-        return zeros
-    totals = getattr(billing, "metrics_totals", None)
-    if totals is None:
-        return zeros
-    try:
+        totals = getattr(billing, "metrics_totals", None) or _hold_totals
         found = totals()
         return {key: float(found.get(key) or 0.0) for key in zeros}
     except Exception:
         logger.debug("billing totals unavailable", exc_info=True)
         return zeros
+
+
+def _hold_totals() -> dict[str, float]:
+    from controller.billing.models import Hold
+
+    held = Hold.select(pw.fn.SUM(Hold.amount_micro)).where(Hold.status == "active").scalar() or 0
+    settled = Hold.select(pw.fn.SUM(Hold.charged_micro)).where(Hold.status == "settled").scalar() or 0
+    return {"held_usd": held / 1e6, "settled_usd": settled / 1e6}
 
 
 def count_by(column: pw.Field, model: type[pw.Model]) -> dict[str, int]:
@@ -177,7 +179,9 @@ class _StateCollector:
         yield GaugeMetricFamily("computalot_billing_settled_usd", "Money settled so far", money["settled_usd"])
 
     def _queues(self) -> Iterator[Metric]:
-        gauge = GaugeMetricFamily("computalot_queue_depth", "Messages waiting in the broker per queue", labels=["queue"])
+        gauge = GaugeMetricFamily(
+            "computalot_queue_depth", "Messages waiting in the broker per queue", labels=["queue"]
+        )
         probe = self.sources.probe
         for queue, depth in (probe.depths() if probe is not None else {}).items():
             gauge.add_metric([queue], depth)

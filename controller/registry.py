@@ -49,6 +49,12 @@ class AgentRegistry:
         """Live agents that can run `runtime` tasks of capacity class `size` (and `recipe`, if given)."""
         return [a for a in self.live() if _serves(a.capabilities, runtime, size, recipe)]
 
+    def recipe_capable(self, recipe: str, features: tuple[str, ...] = ()) -> list[AgentHeartbeat]:
+        """Live agents offering `recipe` and every one of `features`."""
+        return [
+            a for a in self.live() if recipe in a.capabilities.recipes and set(features) <= set(a.capabilities.features)
+        ]
+
     def summary(self) -> list[dict[str, Any]]:
         """What live agents offer, for `no_capable_workers` details (no hosts or ids)."""
         return [
@@ -57,6 +63,7 @@ class AgentRegistry:
                 "profiles": list(a.capabilities.profiles),
                 "runtimes": list(a.capabilities.runtimes),
                 "recipes": list(a.capabilities.recipes),
+                "features": list(a.capabilities.features),
                 "cpu": a.capabilities.cpu,
                 "memory_mb": a.capabilities.memory_mb,
                 "gpu_count": a.capabilities.gpu_count,

@@ -42,6 +42,10 @@ _ENV: dict[str, tuple[str, Callable[[str], Any]]] = {
     "COMPUTALOT_METRICS_TOKEN": ("metrics_token", str),
     "COMPUTALOT_SSE_HEARTBEAT_S": ("sse_heartbeat_s", float),
     "COMPUTALOT_ALLOW_PRIVATE_CALLBACKS": ("allow_private_callbacks", lambda v: v.lower() in ("1", "true", "yes")),
+    "COMPUTALOT_X402_PAY_TO": ("x402_pay_to", str),
+    "COMPUTALOT_X402_NETWORK": ("x402_network", str),
+    "COMPUTALOT_X402_ASSET": ("x402_asset", str),
+    "COMPUTALOT_X402_FACILITATOR_URL": ("x402_facilitator_url", str),
 }
 
 
@@ -84,6 +88,13 @@ class Settings:
     metrics_token: str = ""
     #: seconds between SSE comment heartbeats on idle streams
     sse_heartbeat_s: float = 15.0
+    #: address that receives x402 top-ups; empty: a placeholder only the local facilitator accepts
+    x402_pay_to: str = ""
+    #: CAIP-2 network and token contract of x402 top-ups (USDC on Base)
+    x402_network: str = "eip155:8453"
+    x402_asset: str = "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913"
+    #: base URL of an x402 facilitator (/verify, /settle); empty: the local one, which records and moves nothing
+    x402_facilitator_url: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

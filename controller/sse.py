@@ -94,9 +94,7 @@ class Scope:
 class Stream:
     """One open SSE response."""
 
-    def __init__(
-        self, request: web.Request, scope: Scope, feed: EventFeed, store: Store, heartbeat_s: float
-    ) -> None:
+    def __init__(self, request: web.Request, scope: Scope, feed: EventFeed, store: Store, heartbeat_s: float) -> None:
         self.request, self.scope, self.feed, self.store = request, scope, feed, store
         self.heartbeat_s = heartbeat_s
         self.last = last_event_id(request)

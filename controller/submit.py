@@ -8,11 +8,13 @@ import peewee as pw
 from aiohttp import web
 
 from controller import jobs, presets
+from controller.artifacts.refs import validate_job_artifacts
 from controller.callbacks import private_address
 from controller.errors import ComputalotError, Conflict, NoCapableWorkers, ValidationFailed, field_error
 from controller.jobspec import JobSpec, parse_job_spec, spec_to_json
 from controller.models import Account, Job, Project, Revision
 from controller.planning import Plan, plan_job
+from controller.recipe_jobs import check_recipe_job, find_recipe, recipe_queue_key
 from controller.views import job_json
 from controller.web import DISPATCHER, REGISTRY, SETTINGS, STORE, not_found
 
@@ -34,6 +36,7 @@ async def submit(
         if existing is not None:
             return _same_submission(existing, spec), False
     target = _target(app, account, spec)
+    validate_job_artifacts(account, spec)
     _check_dependencies(account, spec)
     if spec.callback_url and not app[SETTINGS].allow_private_callbacks:
         internal = await app[STORE].read(private_address, spec.callback_url)
@@ -100,24 +103,28 @@ def _same_submission(job: Job, spec: JobSpec) -> Job:
 
 
 class _Target:
-    """Where a job's tasks run: a project revision and command."""
+    """Where a job's tasks run: a project revision and command, or a recipe."""
 
-    def __init__(self, project: Project, revision: Revision, command: list[str], profile: str) -> None:
+    def __init__(
+        self,
+        project: Project | None,
+        revision: Revision | None,
+        command: list[str],
+        profile: str,
+        runtime: str = "process",
+    ) -> None:
         self.project, self.revision, self.command, self.profile = project, revision, command, profile
-        runtime = revision.manifest.get("runtime", {})
-        self.runtime = runtime.get("kind", "process")
-        self.workdir = runtime.get("workdir", ".")
+        manifest_runtime = revision.manifest.get("runtime", {}) if revision else {}
+        self.runtime = manifest_runtime.get("kind", runtime)
+        self.workdir = manifest_runtime.get("workdir", ".")
+        self.revision_hash = revision.content_hash if revision else ""
 
 
 def _target(app: web.Application, account: Account, spec: JobSpec) -> _Target:
     if spec.recipe is not None:
-        raise ValidationFailed(
-            [
-                field_error(
-                    "recipe", f"unknown recipe {spec.recipe!r}; this controller offers none yet (GET /api/v1/recipes)"
-                )
-            ]
-        )
+        recipe = find_recipe(spec.recipe)
+        operation = check_recipe_job(recipe, plan_job(spec))
+        return _Target(None, None, [], recipe_queue_key(recipe, operation, app[REGISTRY]), runtime="recipe")
     project = Project.get_or_none(Project.account == account.id, Project.name == spec.project)
     if project is None:
         raise not_found("project", spec.project or "")
@@ -149,7 +156,7 @@ def _create(account: Account, spec: JobSpec, plan: Plan, target: _Target, idempo
         spec,
         plan,
         project=target.project,
-        revision_hash=target.revision.content_hash,
+        revision_hash=target.revision_hash,
         command=target.command,
         runtime=target.runtime,
         workdir=target.workdir,

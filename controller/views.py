@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from controller.artifacts.outputs import TaskOutputs, output_persisted, outputs_of_job
 from controller.jobs import TERMINAL_JOB, counts_by_status
 from controller.models import Event, Job, Project, Revision, Task
 
@@ -63,8 +64,9 @@ def job_summary(job: Job) -> dict[str, Any]:
     }
 
 
-def task_json(task: Task, payload: dict[str, Any] | None = None) -> dict[str, Any]:
-    """One task as `GET /api/v1/jobs/:id/tasks` shows it."""
+def task_json(task: Task, payload: dict[str, Any] | None = None, outputs: TaskOutputs | None = None) -> dict[str, Any]:
+    """One task as `GET /api/v1/jobs/:id/tasks` shows it (`outputs`: its artifacts, see `outputs_of_job`)."""
+    outputs = outputs or TaskOutputs()
     return {
         "task_id": task.id,
         "index": task.task_index,
@@ -80,10 +82,13 @@ def task_json(task: Task, payload: dict[str, Any] | None = None) -> dict[str, An
         "finished_at": iso(task.finished_at),
         "duration_s": duration(task.started_at, task.finished_at),
         "payload": payload,
+        "artifacts": outputs.artifacts,
+        "output_artifact": outputs.log,
     }
 
 
-def result_task_json(task: Task) -> dict[str, Any]:
+def result_task_json(task: Task, outputs: TaskOutputs | None = None) -> dict[str, Any]:
+    outputs = outputs or TaskOutputs()
     return {
         "task_id": task.id,
         "index": task.task_index,
@@ -92,12 +97,14 @@ def result_task_json(task: Task) -> dict[str, Any]:
         "result_quality": task.result_quality,
         "result_warnings": task.result_warnings or [],
         "error": task.error,
-        "artifacts": [],
+        "artifacts": outputs.artifacts,
+        "output_artifact": outputs.log,
     }
 
 
 def results_json(job: Job, tasks: list[Task]) -> dict[str, Any]:
     """`GET /api/v1/results/:job_id`."""
+    outputs = outputs_of_job(job.id)
     counts = {s: 0 for s in ("queued", "running", "completed", "failed", "cancelled")}
     task_seconds = 0.0
     for task in tasks:
@@ -119,11 +126,11 @@ def results_json(job: Job, tasks: list[Task]) -> dict[str, Any]:
         "aggregate_aliases": job.aliases or {},
         "aggregate_warnings": job.warnings or [],
         "result_persisted": job.status in TERMINAL_JOB,
-        "output_persisted": False,
+        "output_persisted": output_persisted(tasks, outputs),
         "error": job.error,
         "recommended_action": job.recommended_action,
         "meta": job.spec.get("meta"),
-        "tasks": [result_task_json(t) for t in tasks],
+        "tasks": [result_task_json(t, outputs.get(t.id)) for t in tasks],
     }
 
 

@@ -135,7 +135,9 @@ def _unknown_refs(account: Account, refs: dict[str, str]) -> list[dict[str, str]
     if not refs:
         return []
     ids = set(refs.values())
-    owned = {a.id for a in Artifact.select(Artifact.id).where(Artifact.id.in_(list(ids)), Artifact.account == account.id)}
+    owned = {
+        a.id for a in Artifact.select(Artifact.id).where(Artifact.id.in_(list(ids)), Artifact.account == account.id)
+    }
     return [
         field_error(field, f"no artifact {ref!r} among yours; upload it first (POST /api/v1/artifacts)")
         for field, ref in refs.items()

@@ -74,7 +74,8 @@ def own_artifact(account_id: str, artifact_id: str) -> Artifact:
     return artifact
 
 
-def _too_large(limit: int) -> Exception:
+def too_large(limit: int) -> Exception:
+    """The 413 of an artifact over `limit` bytes."""
     return PayloadTooLarge(f"the artifact is over {limit} bytes", details={"limit_bytes": limit})
 
 
@@ -121,7 +122,7 @@ class Artifacts:
         if expected_size is not None:
             measured = Measured(chunks, min(expected_size, limit), lambda _: _size_mismatch(expected_size))
         else:
-            measured = Measured(chunks, limit, _too_large)
+            measured = Measured(chunks, limit, too_large)
         try:
             await self.store.put_stream(staging, measured)
             verify(measured.size, measured.sha256, expected_size, expected_sha256)

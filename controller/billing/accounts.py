@@ -98,13 +98,21 @@ def add_entry(
     )
 
 
-def credit(account_id: str, amount_micro: int, reason: str, *, kind: str = "credit", ref: str | None = None) -> bool:
+def credit(
+    account_id: str,
+    amount_micro: int,
+    reason: str,
+    *,
+    kind: str = "credit",
+    ref: str | None = None,
+    quote_id: str | None = None,
+) -> bool:
     """Credit an account; with `ref`, only the first credit of that ref happens. Returns whether it was credited."""
     if amount_micro <= 0:
         raise ValueError("a credit must be positive")
     if ref is not None and LedgerEntry.select().where(LedgerEntry.ref == ref).exists():
         return False
-    add_entry(account_id, kind, amount_micro, reason=reason, ref=ref)
+    add_entry(account_id, kind, amount_micro, reason=reason, ref=ref, quote_id=quote_id)
     return True
 
 
@@ -124,4 +132,3 @@ def debit(account_id: str, amount_micro: int, reason: str) -> LedgerEntry:
             details={"available_usd": ledger.usd(current.available_micro)},
         )
     return add_entry(account_id, "debit", -amount_micro, reason=reason)
-

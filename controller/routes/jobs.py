@@ -6,6 +6,7 @@ from aiohttp import web
 
 from broker.messages import Control
 from controller import jobs
+from controller.artifacts.outputs import outputs_of_job
 from controller.auth import require_writer
 from controller.errors import Conflict, ValidationFailed, field_error
 from controller.jobspec import spec_from_json
@@ -88,12 +89,14 @@ async def get_tasks(request: web.Request) -> web.Response:
     plan = plan_job(spec_from_json(job.spec))
     tasks = list(Task.select().where(Task.job == job.id).order_by(Task.task_index).offset(offset).limit(limit))
     next_offset = offset + limit if offset + limit < job.task_count else None
+    outputs = outputs_of_job(job.id, [t.id for t in tasks])
     return json_response(
         {
             "job_id": job.id,
             "total": job.task_count,
             "tasks": [
-                task_json(t, t.payload if t.payload is not None else plan.task_payload(t.task_index)) for t in tasks
+                task_json(t, t.payload if t.payload is not None else plan.task_payload(t.task_index), outputs.get(t.id))
+                for t in tasks
             ],
             "next_offset": next_offset,
         }

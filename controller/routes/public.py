@@ -7,7 +7,8 @@ from importlib import resources
 from aiohttp import web
 
 from controller.errors import Forbidden, NotReady
-from controller.web import BROKER, REGISTRY, STORE, json_response
+from controller.live import FEED, PROBE
+from controller.web import BROKER, HUB, REGISTRY, STORE, json_response
 
 routes = web.RouteTableDef()
 
@@ -31,7 +32,12 @@ async def health(request: web.Request) -> web.Response:
 
 @routes.get("/ready")
 async def ready(request: web.Request) -> web.Response:
-    checks = {"database": request.app[STORE].ping(), "broker": BROKER in request.app}
+    app = request.app
+    checks = {
+        "database": STORE in app and app[STORE].ping(),
+        "broker": BROKER in app and PROBE in app and await app[PROBE].ping(),
+        "event_hub": HUB in app and FEED in app and app[FEED].running,
+    }
     if not all(checks.values()):
         raise NotReady("the controller is not ready", details={"checks": checks})
     return json_response({"status": "ready", "checks": checks, "live_agents": len(request.app[REGISTRY].live())})

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from controller.web import json_response, not_found
+from controller.auth import require_writer
+from controller.errors import ValidationFailed, field_error
+from controller.submit import submit
+from controller.views import job_json
+from controller.web import SETTINGS, account_of, json_response, not_found, read_json
 from recipes import registry
 
 routes = web.RouteTableDef()
@@ -15,7 +19,13 @@ async def list_recipes(request: web.Request) -> web.Response:
     return json_response(
         {
             "recipes": [
-                {"name": r.name, "description": r.description, "operations": list(r.operations)}
+                {
+                    "name": r.name,
+                    "description": r.description,
+                    "operations": list(r.operations),
+                    "artifact_inputs": list(r.artifact_inputs),
+                    "requires": sorted({f for fs in r.operation_requires.values() for f in fs} | set(r.requires)),
+                }
                 for r in registry().values()
             ]
         }
@@ -37,3 +47,20 @@ async def get_recipe(request: web.Request) -> web.Response:
             "examples": list(recipe.examples),
         }
     )
+
+
+@routes.post("/api/v1/recipes/{name}/jobs")
+async def submit_recipe_job(request: web.Request) -> web.Response:
+    """A recipe job: `{"payload": {...}, "fan_out"?, "timeout_s"?, ...}` with no type, project or command."""
+    account = account_of(request)
+    require_writer(account)
+    name = request.match_info["name"]
+    body = await read_json(request, request.app[SETTINGS].max_payload_bytes)
+    if isinstance(body, dict) and body.get("recipe", name) != name:
+        raise ValidationFailed([field_error("recipe", f"the route names recipe {name!r}; drop the field or match it")])
+    if isinstance(body, dict):
+        body = {k: v for k, v in body.items() if k != "recipe"}
+    job, created = await submit(
+        request.app, account, body, recipe=name, idempotency_key=request.headers.get("Idempotency-Key")
+    )
+    return json_response(job_json(job), status=201 if created else 200)

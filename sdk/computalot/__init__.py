@@ -17,6 +17,8 @@ from .errors import (
     ValidationError,
     from_response,
 )
+from .streams import StreamEvent, parse_sse
+from .subscribe import subscribe
 from .tarball import build_tarball
 
 __all__ = [
@@ -25,6 +27,10 @@ __all__ = [
     "DEFAULT_URL",
     "TERMINAL_STATUSES",
     "build_tarball",
+    # Live events
+    "StreamEvent",
+    "parse_sse",
+    "subscribe",
     # Errors
     "ComputalotError",
     "BadRequest",

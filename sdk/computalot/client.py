@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Iterable, Iterator
 from types import TracebackType
 from typing import Any
 from urllib.parse import quote
@@ -13,6 +14,7 @@ import httpx
 
 from ._version import __version__
 from .errors import ConnectionFailed, from_response
+from .streams import StreamEvent, follow
 from .tarball import build_tarball
 
 logger = logging.getLogger(__name__)
@@ -179,6 +181,36 @@ class ComputalotClient:
             delay = min(delay * _POLL_BACKOFF, max(poll_s, _MAX_POLL_S))
         logger.debug("job=%s finished status=%s", job_id, status)
         return self.get_results(job_id)
+
+    # -- live streams ------------------------------------------------------------------------------------------
+
+    def stream(
+        self, job_id: str, *, last_event_id: int | None = None, reconnect: bool = True
+    ) -> Iterator[StreamEvent]:
+        """`GET /api/v1/jobs/:id/stream`: the job's events (from the first, or after `last_event_id`), then `end`.
+
+        A dropped connection is resumed with `Last-Event-ID`: no event is yielded twice or skipped.
+        """
+        path = f"/api/v1/jobs/{_seg(job_id)}/stream"
+        return follow(self._http, path, last_event_id=last_event_id, reconnect=reconnect)
+
+    def watch(
+        self, job_ids: Iterable[str], *, last_event_id: int | None = None, reconnect: bool = True
+    ) -> Iterator[StreamEvent]:
+        """`GET /api/v1/jobs/watch?ids=…` (at most 100 jobs): their events, each with `job_id`, then `end`."""
+        params = {"ids": ",".join(job_ids)}
+        return follow(self._http, "/api/v1/jobs/watch", params, last_event_id=last_event_id, reconnect=reconnect)
+
+    def stream_project(
+        self, name: str, *, last_event_id: int | None = None, reconnect: bool = True
+    ) -> Iterator[StreamEvent]:
+        """`GET /api/v1/projects/:name/stream`: pushes and its jobs' status and result events; never ends."""
+        path = f"/api/v1/projects/{_seg(name)}/stream"
+        return follow(self._http, path, last_event_id=last_event_id, reconnect=reconnect)
+
+    def stream_endpoint(self) -> dict[str, Any]:
+        """`GET /api/v1/account/stream-endpoint`: `{endpoint, account_id, topic, ...}` for `computalot.subscribe`."""
+        return self._json("GET", "/api/v1/account/stream-endpoint")
 
     # -- projects ----------------------------------------------------------------------------------------------
 

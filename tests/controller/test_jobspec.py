@@ -13,12 +13,14 @@ from controller.errors import InvalidFanOut, ValidationFailed
 from controller.jobspec import (
     DEFAULT_TIMEOUT_S,
     KNOWN_FIELDS,
+    MERGE_STRATEGIES,
     FanOut,
     JobSpec,
     parse_job_spec,
     spec_from_json,
     spec_to_json,
 )
+from controller.jobtypes import JOB_TYPES, TYPE_FIELDS, TYPED_FIELDS, RankBy
 
 
 def body(**fields: Any) -> dict[str, Any]:
@@ -123,9 +125,13 @@ def test_bounds_are_inclusive(name: str, value: int) -> None:
         ({"max_retries": 11}, "max_retries", "from 0 to 10"),
         ({"priority": "urgent"}, "priority", "high, normal, low"),
         ({"priority": None}, "priority", "high, normal, low"),
-        ({"type": "sweep"}, "type", "must be one of"),
-        ({"merge_strategy": "median"}, "merge_strategy", "must be one of"),
-        ({"merge": []}, "merge", "JSON object"),
+        ({"type": "pipeline"}, "type", "structured_runner, sweep, map_reduce, benchmark"),
+        ({"type": None}, "type", "must be one of"),
+        ({"merge_strategy": "median"}, "merge_strategy", "collect, keyed, weighted_avg"),
+        ({"merge": []}, "merge", "key_field, weight_field"),
+        ({"merge": {"sort_by": "x"}}, "merge", "key_field, weight_field"),
+        ({"merge": {"key_field": ""}}, "merge.key_field", "result field name"),
+        ({"merge": {"weight_field": 3}}, "merge.weight_field", "result field name"),
         ({"tags": "nightly"}, "tags", "at most 20"),
         ({"tags": [f"t{i}" for i in range(21)]}, "tags", "at most 20"),
         ({"tags": ["x" * 65]}, "tags", "1 to 64"),
@@ -210,6 +216,103 @@ def test_a_callback_url_that_urlsplit_cannot_parse_is_a_validation_error() -> No
     # Given a callback URL with an unterminated IPv6 host (urlsplit raises ValueError on it)
     # When parsed, Then it is named as a bad field (a 422), not an unhandled error (a 500)
     assert list(bad_fields(body(callback_url="http://[::1/hook"))) == ["callback_url"]
+
+
+# --- job types and merge strategies ------------------------------------------------------------------------------
+
+
+def test_the_job_types_and_merge_strategies_are_the_documented_ones() -> None:
+    # Given JOBS.md, Then the four job types and three merge strategies are offered, defaults first
+    assert JOB_TYPES == ("structured_runner", "sweep", "map_reduce", "benchmark")
+    assert MERGE_STRATEGIES == ("collect", "keyed", "weighted_avg")
+    assert KNOWN_FIELDS >= TYPED_FIELDS
+
+
+@pytest.mark.parametrize("strategy", MERGE_STRATEGIES)
+def test_every_merge_strategy_is_accepted(strategy: str) -> None:
+    # Given a structured_runner job with each strategy, When parsed, Then it is kept
+    assert parse_job_spec(body(merge_strategy=strategy)).merge_strategy == strategy
+
+
+def test_merge_options_are_kept() -> None:
+    # Given both merge options, When parsed, Then they are kept as given
+    spec = parse_job_spec(body(merge_strategy="keyed", merge={"key_field": "name", "weight_field": "n"}))
+    assert spec.merge == {"key_field": "name", "weight_field": "n"}
+
+
+@pytest.mark.parametrize(
+    ("job_type", "field", "value"),
+    [
+        ("structured_runner", "parameters", {"lr": [1]}),
+        ("structured_runner", "rank_by", "score"),
+        ("structured_runner", "split", {"items": [{}]}),
+        ("structured_runner", "candidates", {"a": {}}),
+        ("structured_runner", "replicas", 2),
+        ("sweep", "fan_out", {"items": [{}]}),
+        ("sweep", "merge_strategy", "keyed"),
+        ("sweep", "merge", {"key_field": "k"}),
+        ("sweep", "reduce", {"operators": {"x": "sum"}}),
+        ("sweep", "shared_payload", {}),
+        ("map_reduce", "rank_by", "score"),
+        ("map_reduce", "fixed_payload", {}),
+        ("map_reduce", "fan_out", {"items": [{}]}),
+        ("benchmark", "parameters", {"lr": [1]}),
+        ("benchmark", "fixed_payload", {}),
+        ("benchmark", "split", {"items": [{}]}),
+        ("benchmark", "merge_strategy", "collect"),
+    ],
+)
+def test_a_field_of_another_job_type_is_refused_by_name(job_type: str, field: str, value: Any) -> None:
+    # Given an otherwise valid job of one type carrying a field that belongs to another
+    submission = body(**{k: v for k, v in TYPED_BODIES[job_type].items() if k != field}, **{field: value})
+
+    # When parsed
+    errors = bad_fields(submission)
+
+    # Then only that field is named, saying which job type refuses it
+    assert list(errors) == [field]
+    assert errors[field] == f"not valid for a {job_type} job"
+
+
+def test_a_recipe_job_refuses_typed_fields_as_a_structured_runner() -> None:
+    # Given a recipe job with a sweep grid
+    errors = bad_fields({"parameters": {"lr": [1]}}, recipe="packing")
+
+    # Then parameters is named as not valid for the structured_runner job a recipe runs as
+    assert errors == {"parameters": "not valid for a structured_runner job"}
+
+
+def test_the_type_is_only_named_once_when_unknown() -> None:
+    # Given an unknown type
+    errors = bad_fields(body(type="pipeline"))
+
+    # Then only type is named (not a missing field of some type)
+    assert list(errors) == ["type"]
+
+
+@pytest.mark.parametrize("job_type", ["sweep", "map_reduce", "benchmark"])
+def test_a_typed_job_without_its_required_fields_names_them(job_type: str) -> None:
+    # Given a bare job of a type that needs fields of its own
+    errors = bad_fields(body(type=job_type))
+
+    # Then the required fields of that type are named
+    required = {"sweep": {"parameters"}, "map_reduce": {"split", "reduce"}, "benchmark": {"candidates"}}[job_type]
+    assert set(errors) == required
+
+
+def test_typed_jobs_parse_into_their_own_fields() -> None:
+    # Given one job of each typed kind
+    sweep = parse_job_spec(body(**TYPED_BODIES["sweep"]))
+    mapred = parse_job_spec(body(**TYPED_BODIES["map_reduce"]))
+    bench = parse_job_spec(body(**TYPED_BODIES["benchmark"]))
+
+    # Then each carries its parsed fields, and no fan-out of its own
+    assert (sweep.parameters, sweep.fixed_payload, sweep.rank_by) == ({"lr": [0.1, 0.01]}, {"e": 1}, RankBy("auc"))
+    assert mapred.split == FanOut(chunks=2, range_field="n", total=10)
+    assert mapred.reduce == {"operators": {"edge": "mean"}, "runner_command": None}
+    assert bench.candidates == (("a", {"k": 1}), ("b", {"k": 2}))
+    assert (bench.shared_payload, bench.replicas, bench.rank_by) == ({"n": 5}, 3, RankBy("time", "min"))
+    assert sweep.fan_out is mapred.fan_out is bench.fan_out is None
 
 
 # --- recipes -----------------------------------------------------------------------------------------------------
@@ -344,18 +447,69 @@ def test_a_valid_fan_out_becomes_a_typed_fan_out(
 # --- stored form -------------------------------------------------------------------------------------------------
 
 
-def test_the_stored_form_has_every_field_and_is_json() -> None:
-    # Given a parsed spec
-    spec = parse_job_spec(body(payload={"m": [1]}, fan_out={"by": "m"}))
+COMMON_FIELDS = KNOWN_FIELDS - TYPED_FIELDS
+
+TYPED_BODIES: dict[str, dict[str, Any]] = {
+    "structured_runner": {"payload": {"m": [1]}, "fan_out": {"by": "m"}},
+    "sweep": {"type": "sweep", "parameters": {"lr": [0.1, 0.01]}, "fixed_payload": {"e": 1}, "rank_by": "auc"},
+    "map_reduce": {
+        "type": "map_reduce",
+        "split": {"chunks": 2, "range_field": "n", "total": 10},
+        "reduce": {"operators": {"edge": "mean"}},
+    },
+    "benchmark": {
+        "type": "benchmark",
+        "candidates": {"a": {"k": 1}, "b": {"k": 2}},
+        "shared_payload": {"n": 5},
+        "replicas": 3,
+        "rank_by": {"field": "time", "order": "min"},
+    },
+}
+
+
+@pytest.mark.parametrize("job_type", JOB_TYPES)
+def test_the_stored_form_has_the_common_fields_and_those_of_its_type_and_is_json(job_type: str) -> None:
+    # Given a parsed spec of each type
+    spec = parse_job_spec(body(**TYPED_BODIES[job_type]))
 
     # When turned into its stored form
     data = spec_to_json(spec)
 
-    # Then it has one key per known field, and fan_out drops its unset keys
-    assert set(data) == KNOWN_FIELDS
-    assert data["fan_out"] == {"by": "m", "batch_size": 1}
+    # Then it has one key per common field (fan_out and merge always among them) plus its type's own, and is JSON
+    assert set(data) == COMMON_FIELDS | TYPE_FIELDS["structured_runner"] | TYPE_FIELDS[job_type]
+    assert job_type == "structured_runner" or (data["fan_out"], data["merge_strategy"]) == (None, "collect")
+    assert data["type"] == job_type
     assert data["checkpointing"] == {"enabled": False}
     assert json.loads(json.dumps(data)) == data
+    assert spec_from_json(json.loads(json.dumps(data))) == spec
+
+
+def test_the_stored_fan_out_drops_its_unset_keys() -> None:
+    # Given a by fan-out, When stored, Then only by and batch_size remain
+    spec = parse_job_spec(body(payload={"m": [1]}, fan_out={"by": "m"}))
+    assert spec_to_json(spec)["fan_out"] == {"by": "m", "batch_size": 1}
+
+
+def test_the_stored_form_of_typed_jobs_is_normalised() -> None:
+    # Given a benchmark with candidates as an object and a string rank_by, and a map_reduce with a reduce task
+    bench = spec_to_json(parse_job_spec(body(**{**TYPED_BODIES["benchmark"], "rank_by": "time"})))
+    reduce_job = spec_to_json(
+        parse_job_spec(
+            body(
+                type="map_reduce",
+                payload={"xs": [1, 2]},
+                split={"by": "xs", "batch_size": 2},
+                reduce={"runner_command": ["python3", "reduce.py"]},
+            )
+        )
+    )
+
+    # Then candidates are a list of {name, payload}, rank_by an object with its default order,
+    # the split drops unset keys and the reduce command is a list
+    assert bench["candidates"] == [{"name": "a", "payload": {"k": 1}}, {"name": "b", "payload": {"k": 2}}]
+    assert bench["rank_by"] == {"field": "time", "order": "max"}
+    assert reduce_job["split"] == {"by": "xs", "batch_size": 2}
+    assert reduce_job["reduce"] == {"operators": {}, "runner_command": ["python3", "reduce.py"]}
 
 
 def test_a_recipe_spec_stores_no_type() -> None:
@@ -375,6 +529,55 @@ json_values = st.recursive(
 )
 
 
+rank_bys = (
+    st.none() | names | st.fixed_dictionaries({"field": names}, optional={"order": st.sampled_from(["max", "min"])})
+)
+
+
+@st.composite
+def typed_fields(draw: Any, job_type: str, shape: str | None, batch: int) -> dict[str, Any]:
+    """The fields of a valid sweep, map_reduce or benchmark job."""
+    if job_type == "sweep":
+        return {
+            "parameters": draw(
+                st.dictionaries(names, st.lists(json_values, min_size=1, max_size=3), min_size=1, max_size=3)
+            ),
+            "fixed_payload": draw(st.dictionaries(names, json_values, max_size=3)),
+            "rank_by": draw(rank_bys),
+        }
+    if job_type == "benchmark":
+        overrides = st.dictionaries(names, json_values, max_size=3)
+        pairs = draw(st.dictionaries(names, overrides, min_size=1, max_size=4))
+        as_list = draw(st.booleans())
+        return {
+            "candidates": [{"name": n, "payload": p} for n, p in pairs.items()] if as_list else pairs,
+            "shared_payload": draw(st.dictionaries(names, json_values, max_size=3)),
+            "replicas": draw(st.integers(min_value=1, max_value=100)),
+            "rank_by": draw(rank_bys),
+        }
+    split = draw(
+        st.sampled_from(
+            [
+                {"items": [{"i": 0}, {"i": 1}], "batch_size": batch},
+                {"chunks": 3, "range_field": "n", "total": 10, "batch_size": batch},
+            ]
+        )
+    )
+    operators = st.dictionaries(
+        names,
+        st.sampled_from(["sum", "mean", "min", "max", "count", "concat", "first", "weighted_mean:w"]),
+        min_size=1,
+        max_size=3,
+    )
+    reduce = draw(
+        st.one_of(
+            st.fixed_dictionaries({"operators": operators}),
+            st.fixed_dictionaries({"runner_command": st.lists(names, min_size=1, max_size=3)}),
+        )
+    )
+    return {"split": split, "reduce": reduce}
+
+
 @st.composite
 def submissions(draw: Any) -> tuple[dict[str, Any], str | None]:
     """A valid submission body and the recipe route, if any."""
@@ -383,6 +586,9 @@ def submissions(draw: Any) -> tuple[dict[str, Any], str | None]:
     submission: dict[str, Any] = {} if recipe else {"project": draw(names)}
     if recipe is None and draw(st.booleans()):
         submission["runner_command"] = draw(st.lists(names, min_size=1, max_size=3))
+    job_type = "structured_runner" if recipe else draw(st.sampled_from(JOB_TYPES))
+    if job_type != "structured_runner":
+        submission["type"] = job_type
     shape = draw(st.sampled_from([None, "by", "items", "chunks"]))
     batch = draw(st.integers(min_value=1, max_value=5))
     if shape == "by":
@@ -395,6 +601,12 @@ def submissions(draw: Any) -> tuple[dict[str, Any], str | None]:
         total = draw(st.integers(min_value=1, max_value=1000))
         chunks = draw(st.integers(min_value=1, max_value=total))
         submission["fan_out"] = {"chunks": chunks, "range_field": draw(names), "total": total, "batch_size": batch}
+    if job_type == "structured_runner":
+        submission["merge_strategy"] = draw(st.sampled_from(MERGE_STRATEGIES))
+        submission["merge"] = draw(st.fixed_dictionaries({}, optional={"key_field": names, "weight_field": names}))
+    else:
+        submission.pop("fan_out", None)
+        submission.update(draw(typed_fields(job_type, shape, batch)))
     submission["payload"] = payload
     submission["timeout_s"] = draw(st.integers(min_value=1, max_value=86_400))
     submission["max_retries"] = draw(st.integers(min_value=0, max_value=10))

@@ -61,44 +61,108 @@ def test_is_running_needs_a_live_agent_that_reported_the_task() -> None:
     assert not registry.is_running("ghost", "task_1")
 
 
-def test_capable_filters_live_agents_by_runtime_profile_and_recipe() -> None:
+def test_capable_filters_live_agents_by_runtime_size_and_recipe() -> None:
     # Given agents with different offers, one of them stale
     registry = AgentRegistry(ttl_s=TTL)
     now = time.monotonic()
-    registry.update(heartbeat("cpu", profiles=("cpu",), runtimes=("process",)), now=now)
+    registry.update(heartbeat("cpu", cpu=2, memory_mb=4096, profiles=("cpu",), runtimes=("process",)), now=now)
     registry.update(
-        heartbeat("gpu", profiles=("cpu", "gpu"), runtimes=("process", "oci"), recipes=("packing",)), now=now
+        heartbeat(
+            "gpu",
+            cpu=16,
+            memory_mb=65536,
+            gpu_count=1,
+            gpu_memory_mb=24576,
+            profiles=("cpu", "gpu"),
+            runtimes=("process", "oci"),
+            recipes=("packing",),
+        ),
+        now=now,
     )
-    registry.update(heartbeat("old-gpu", profiles=("gpu",), runtimes=("process",)), now=now - TTL - 60)
+    registry.update(
+        heartbeat("old-gpu", cpu=16, memory_mb=65536, gpu_count=1, gpu_memory_mb=24576, profiles=("gpu",)),
+        now=now - TTL - 60,
+    )
 
-    def ids(runtime: str, profile: str, recipe: str = "") -> list[str]:
-        return sorted(h.agent_id for h in registry.capable(runtime, profile, recipe))
+    def ids(runtime: str, size: str, recipe: str = "") -> list[str]:
+        return sorted(h.agent_id for h in registry.capable(runtime, size, recipe))
 
     # Then each query finds the live agents offering all that was asked
-    assert ids("process", "cpu") == ["cpu", "gpu"]
-    assert ids("process", "gpu") == ["gpu"]
-    assert ids("oci", "cpu") == ["gpu"]
-    assert ids("process", "cpu", "packing") == ["gpu"]
-    assert ids("process", "cpu", "unknown-recipe") == []
-    assert ids("wasm", "cpu") == []
+    assert ids("process", "cpu-small") == ["cpu", "gpu"]
+    assert ids("process", "cpu-large") == ["gpu"]
+    assert ids("process", "gpu-small") == ["gpu"]
+    assert ids("oci", "cpu-small") == ["gpu"]
+    assert ids("process", "cpu-small", "packing") == ["gpu"]
+    assert ids("process", "cpu-small", "unknown-recipe") == []
+    assert ids("wasm", "cpu-small") == []
+
+
+def test_capable_needs_every_minimum_of_the_size() -> None:
+    # Given a GPU agent with too little GPU memory for gpu-large, and too little host memory for cpu-large
+    registry = AgentRegistry(ttl_s=TTL)
+    registry.update(
+        heartbeat("a", cpu=32, memory_mb=16384, gpu_count=1, gpu_memory_mb=40000, profiles=("cpu", "gpu")),
+        now=time.monotonic(),
+    )
+
+    # Then it serves the small sizes only
+    assert [h.agent_id for h in registry.capable("process", "gpu-small")] == ["a"]
+    assert [h.agent_id for h in registry.capable("process", "cpu-small")] == ["a"]
+    assert registry.capable("process", "gpu-large") == []
+    assert registry.capable("process", "cpu-large") == []
+
+
+def test_capable_finds_no_one_for_an_unknown_size() -> None:
+    # Given a generous live agent
+    registry = AgentRegistry(ttl_s=TTL)
+    registry.update(heartbeat("a", cpu=64, memory_mb=262144, profiles=("cpu",)), now=time.monotonic())
+
+    # When asked for a bare profile or an unknown class, Then no agent is capable (and nothing raises)
+    assert registry.capable("process", "cpu") == []
+    assert registry.capable("process", "tpu-huge") == []
 
 
 def test_summary_describes_offers_without_agent_ids_or_hosts() -> None:
     # Given a live agent whose id contains its host name
     registry = AgentRegistry(ttl_s=TTL)
     registry.update(
-        heartbeat("agent-on-gpu07.internal", cpu=16, memory_mb=64000, gpu_count=2, profiles=("gpu",), recipes=("r",)),
+        heartbeat(
+            "agent-on-gpu07.internal",
+            cpu=16,
+            memory_mb=64000,
+            gpu_count=2,
+            gpu_memory_mb=24576,
+            profiles=("gpu",),
+            recipes=("r",),
+        ),
         now=time.monotonic(),
     )
 
     # When summarised for a no_capable_workers answer
     summary = registry.summary()
 
-    # Then it lists what is offered and nothing that identifies the agent
+    # Then it lists what is offered, including the presets it serves, and nothing that identifies the agent
     assert summary == [
-        {"profiles": ["gpu"], "runtimes": ["process"], "recipes": ["r"], "cpu": 16, "memory_mb": 64000, "gpu_count": 2}
+        {
+            "presets": ["gpu-small"],
+            "profiles": ["gpu"],
+            "runtimes": ["process"],
+            "recipes": ["r"],
+            "cpu": 16,
+            "memory_mb": 64000,
+            "gpu_count": 2,
+        }
     ]
     assert "gpu07" not in repr(summary)
+
+
+def test_summary_lists_no_presets_for_an_agent_too_small_for_any() -> None:
+    # Given a live agent below cpu-small's memory
+    registry = AgentRegistry(ttl_s=TTL)
+    registry.update(heartbeat("tiny", cpu=1, memory_mb=512), now=time.monotonic())
+
+    # Then its summary says it serves no preset
+    assert registry.summary()[0]["presets"] == []
 
 
 def test_summary_leaves_out_stale_agents() -> None:

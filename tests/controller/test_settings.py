@@ -47,6 +47,12 @@ def test_every_variable_is_read_with_its_type(tmp_path: Path) -> None:
         "COMPUTALOT_ZMQ_CONTROL_PORT": "5556",
         "COMPUTALOT_AGENT_TTL_S": "2.5",
         "COMPUTALOT_MAX_TASKS_PER_JOB": "10",
+        "COMPUTALOT_MAX_ARTIFACT_BYTES": "1048576",
+        "COMPUTALOT_UPLOAD_TTL_S": "600.5",
+        "COMPUTALOT_ZMQ_PUBLISH_HOST": "10.0.0.2",
+        "COMPUTALOT_ZMQ_PUBLISH_PORT": "5557",
+        "COMPUTALOT_METRICS_TOKEN": "scrape-me",
+        "COMPUTALOT_SSE_HEARTBEAT_S": "5",
     }
 
     # When settings are read
@@ -65,6 +71,12 @@ def test_every_variable_is_read_with_its_type(tmp_path: Path) -> None:
         zmq_control_port=5556,
         agent_ttl_s=2.5,
         max_tasks_per_job=10,
+        max_artifact_bytes=1048576,
+        upload_ttl_s=600.5,
+        zmq_publish_host="10.0.0.2",
+        zmq_publish_port=5557,
+        metrics_token="scrape-me",
+        sse_heartbeat_s=5.0,
     )
     assert isinstance(settings.data_dir, Path)
     assert settings.effective_database_url == "postgresql://u:p@db/computalot"
@@ -91,24 +103,25 @@ def test_flags_override_the_environment_and_none_flags_are_ignored(tmp_path: Pat
 
 
 @pytest.mark.parametrize(
-    ("var", "value", "kind"),
+    ("var", "value"),
     [
-        ("COMPUTALOT_PORT", "eighty", "int"),
-        ("COMPUTALOT_ZMQ_EVENTS_PORT", "1.5", "int"),
-        ("COMPUTALOT_AGENT_TTL_S", "soon", "float"),
-        ("COMPUTALOT_MAX_TASKS_PER_JOB", "1e5", "int"),
+        ("COMPUTALOT_PORT", "eighty"),
+        ("COMPUTALOT_ZMQ_EVENTS_PORT", "1.5"),
+        ("COMPUTALOT_AGENT_TTL_S", "soon"),
+        ("COMPUTALOT_MAX_TASKS_PER_JOB", "1e5"),
+        ("COMPUTALOT_MAX_ARTIFACT_BYTES", "2GB"),
+        ("COMPUTALOT_SSE_HEARTBEAT_S", "often"),
     ],
 )
-def test_a_value_of_the_wrong_type_names_the_variable(var: str, value: str, kind: str) -> None:
+def test_a_value_of_the_wrong_type_names_the_variable(var: str, value: str) -> None:
     # Given a variable that does not parse
     # When settings are read
     with pytest.raises(ConfigError) as caught:
         Settings.from_env({var: value})
 
-    # Then the error names the variable, the expected type and the value
+    # Then the error names the variable and the value
     assert var in caught.value.message
-    assert kind in caught.value.message
-    assert value in caught.value.message
+    assert repr(value) in caught.value.message
 
 
 @pytest.mark.parametrize(
@@ -118,6 +131,9 @@ def test_a_value_of_the_wrong_type_names_the_variable(var: str, value: str, kind
         ({}, {"port": -1}, "port"),
         ({"COMPUTALOT_AGENT_TTL_S": "0"}, {}, "agent_ttl_s"),
         ({}, {"agent_ttl_s": -3.0}, "agent_ttl_s"),
+        ({"COMPUTALOT_ZMQ_PUBLISH_PORT": "65536"}, {}, "zmq_publish_port"),
+        ({}, {"zmq_publish_port": -1}, "zmq_publish_port"),
+        ({"COMPUTALOT_SSE_HEARTBEAT_S": "0"}, {}, "sse_heartbeat_s"),
     ],
 )
 def test_values_that_cannot_work_are_refused(env: dict[str, str], overrides: dict[str, object], says: str) -> None:

@@ -1,0 +1,135 @@
+"""Paying a quote with x402: verify, claim the nonce, settle through the facilitator, credit once."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import peewee as pw
+
+from controller.auth import new_id
+from controller.billing import accounts, ledger, quotes, x402
+from controller.billing.errors import (
+    PaymentReplayed,
+    PaymentSettlementFailed,
+    QuoteAlreadyPaid,
+    QuoteExpired,
+)
+from controller.billing.facilitator import Facilitator, Settlement
+from controller.billing.models import Payment, Quote
+from controller.db import Store
+from controller.errors import Conflict
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Paid:
+    """A settled payment: the quote, what was credited and the facilitator's answer."""
+
+    quote: Quote
+    credited_micro: int
+    settlement: Settlement
+
+
+def check_payable(quote: Quote, now: float) -> None:
+    """Raises QuoteAlreadyPaid, Conflict (a payment is being settled) or QuoteExpired."""
+    status = quotes.state(quote, now)
+    if status == "paid":
+        raise QuoteAlreadyPaid(f"quote {quote.id} is already paid", details={"quote_id": quote.id})
+    if status == "settling":
+        raise Conflict(
+            f"a payment for quote {quote.id} is being settled",
+            recommended_action="Wait a few seconds and read GET /api/v1/account/quotes.",
+        )
+    if status == "expired":
+        raise QuoteExpired(f"quote {quote.id} expired", details={"quote_id": quote.id})
+
+
+async def pay(store: Store, facilitator: Facilitator, config: x402.X402Config, quote: Quote, header: str) -> Paid:
+    """Pay `quote` with the PAYMENT-SIGNATURE `header`; the account is credited at most once per quote.
+
+    Raises:
+      PaymentRefused (and its subclasses), QuoteAlreadyPaid, QuoteExpired, Conflict: nothing was credited.
+    """
+    now = time.time()
+    check_payable(quote, now)
+    payment = x402.decode_header(header)
+    auth = x402.verify(payment, config, quote.amount_micro, now)
+    try:
+        payment_id = await store.write(_claim, quote.id, auth, config)
+    except pw.IntegrityError:  # a concurrent request presented the same nonce first
+        raise PaymentReplayed("this authorization's nonce was already used") from None
+    requirements = x402.requirements(config, quote.amount_micro)
+    settlement = await facilitator.settle(payment, requirements, auth.payer)
+    if not settlement.success:
+        await store.write(_fail, payment_id, settlement.error)
+        raise PaymentSettlementFailed(f"the facilitator refused the payment: {settlement.error}")
+    paid_quote, credited = await store.write(_complete, payment_id, settlement)
+    logger.info("quote=%s paid by %s: credited %d micro-USD", quote.id, auth.payer, credited)
+    return Paid(paid_quote, credited, settlement)
+
+
+def _claim(quote_id: str, auth: x402.Authorization, config: x402.X402Config) -> str:
+    """Record the authorization (its nonce is unique) and move the quote to settling, or refuse."""
+    if Payment.select().where(Payment.nonce == auth.nonce).exists():
+        raise PaymentReplayed("this authorization's nonce was already used")
+    moved = Quote.update(status="settling").where(Quote.id == quote_id, Quote.status == "open").execute()
+    if not moved:
+        check_payable(Quote.get_by_id(quote_id), time.time())
+        raise Conflict(f"quote {quote_id} cannot be paid now")
+    quote = Quote.get_by_id(quote_id)
+    return Payment.create(
+        id=new_id("pay"),
+        quote=quote_id,
+        account=quote.account_id,
+        network=config.network,
+        asset=config.asset,
+        payer=auth.payer,
+        pay_to=auth.pay_to,
+        value_micro=auth.value,
+        nonce=auth.nonce,
+        valid_before=auth.valid_before,
+        signature=auth.signature,
+        created_at=time.time(),
+    ).id
+
+
+def _fail(payment_id: str, error: str) -> None:
+    """The facilitator refused: the payment is failed (its nonce stays used), the quote can be paid again."""
+    payment = Payment.get_by_id(payment_id)
+    Payment.update(status="failed", error=error).where(Payment.id == payment_id).execute()
+    Quote.update(status="open").where(Quote.id == payment.quote_id, Quote.status == "settling").execute()
+
+
+def _complete(payment_id: str, settlement: Settlement) -> tuple[Quote, int]:
+    """Credit the transferred value once (the ledger ref `x402:<quote>` is unique) and mark the quote paid."""
+    now = time.time()
+    payment = Payment.get_by_id(payment_id)
+    Payment.update(status="settled", transaction=settlement.transaction, settled_at=now).where(
+        Payment.id == payment_id
+    ).execute()
+    Quote.update(status="paid", paid_at=now).where(Quote.id == payment.quote_id).execute()
+    credited = accounts.credit(
+        payment.account_id,
+        payment.value_micro,
+        f"x402 payment from {payment.payer} ({settlement.transaction})",
+        kind="topup",
+        ref=f"x402:{payment.quote_id}",
+        quote_id=payment.quote_id,
+    )
+    return Quote.get_by_id(payment.quote_id), payment.value_micro if credited else 0
+
+
+def response_body(paid: Paid, config: x402.X402Config, balance: accounts.Balance) -> dict[str, Any]:
+    """The answer to a successful payment."""
+    return {
+        "quote": quotes.quote_json(paid.quote, config, time.time()),
+        "credited_usd": ledger.usd(paid.credited_micro),
+        "transaction": paid.settlement.transaction,
+        "network": paid.settlement.network,
+        "payer": paid.settlement.payer,
+        "balance": balance.to_json(),
+    }

@@ -1,0 +1,166 @@
+"""Money routes: presets and rates, balance, holds, ledger, quotes, x402 top-ups, and the funded project init."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from controller.auth import require_writer
+from controller.billing import accounts, facilitator, holds, ledger, payments, quotes, x402
+from controller.billing.errors import Shortfall
+from controller.billing.models import Hold, LedgerEntry, Quote
+from controller.billing.service import FACILITATOR, X402, refuse
+from controller.billing.views import entry_json, hold_json
+from controller.errors import ValidationFailed, field_error
+from controller.models import Event, Project
+from controller.presets import PRESETS
+from controller.routes.projects import own_project
+from controller.views import iso
+from controller.web import SETTINGS, STORE, account_of, int_query, json_response, not_found, read_json
+
+routes = web.RouteTableDef()
+
+#: Available balance a project init needs (init itself is free).
+INIT_MINIMUM_MICRO = 5 * ledger.MICRO_PER_USD
+
+
+def setup(app: web.Application) -> None:
+    """Add the money routes, the x402 configuration and facilitator, and the startup settlement sweep."""
+    settings = app[SETTINGS]
+    app[X402] = x402.config_from(
+        settings.x402_pay_to, settings.x402_network, settings.x402_asset, settings.x402_facilitator_url
+    )
+    app[FACILITATOR] = facilitator.build(settings.x402_facilitator_url)
+    app.add_routes(routes)
+    app.cleanup_ctx.append(_settle_leftovers)
+
+
+async def _settle_leftovers(app: web.Application) -> AsyncIterator[None]:
+    """Settle the holds of jobs that ended without settling (a crash between two writes of an older version)."""
+    await app[STORE].write(holds.sweep)
+    yield
+
+
+@routes.get("/api/v1/presets")
+async def list_presets(request: web.Request) -> web.Response:
+    from recipes import registry  # loads the recipe modules: only when rates are asked for
+
+    presets = [{**p.to_json(), "usd_per_hour": ledger.usd(p.micro_usd_per_hour)} for p in PRESETS.values()]
+    recipe_rates = [
+        {"name": r.name, "usd_per_hour": ledger.usd(r.micro_usd_per_hour)}
+        for r in sorted(registry().values(), key=lambda r: r.name)
+    ]
+    return json_response({"presets": presets, "recipes": recipe_rates, "currency": "USD"})
+
+
+@routes.get("/api/v1/account/balance")
+async def get_balance(request: web.Request) -> web.Response:
+    account = account_of(request)
+    balance = accounts.balance(account.id)
+    return json_response({"account_id": account.id, **balance.to_json(), "currency": "USD"})
+
+
+@routes.get("/api/v1/account/holds")
+async def list_holds(request: web.Request) -> web.Response:
+    rows = Hold.select().where(Hold.account == account_of(request).id, Hold.status == "active")
+    return json_response({"holds": [hold_json(h) for h in rows.order_by(Hold.created_at.desc())]})
+
+
+@routes.get("/api/v1/account/ledger")
+async def list_ledger(request: web.Request) -> web.Response:
+    limit = int_query(request, "limit", 50, 1, 500)
+    before = int_query(request, "before", 2**62, 1, 2**62)
+    query = LedgerEntry.select().where(LedgerEntry.account == account_of(request).id, LedgerEntry.id < before)
+    rows = list(query.order_by(LedgerEntry.id.desc()).limit(limit + 1))
+    page = rows[:limit]
+    return json_response(
+        {"entries": [entry_json(e) for e in page], "next_before": page[-1].id if len(rows) > limit else None}
+    )
+
+
+@routes.get("/api/v1/account/quotes")
+async def list_quotes(request: web.Request) -> web.Response:
+    now = time.time()
+    config = request.app[X402]
+    open_quotes = quotes.open_quotes(account_of(request).id, now)
+    return json_response({"quotes": [quotes.quote_json(q, config, now) for q in open_quotes]})
+
+
+@routes.post("/api/v1/account/quotes/topup")
+async def create_topup(request: web.Request) -> web.Response:
+    account = account_of(request)
+    require_writer(account)
+    body = await read_json(request, 64 * 1024)
+    if not isinstance(body, dict) or set(body) != {"amount_usd"}:
+        raise ValidationFailed([field_error("amount_usd", 'send exactly {"amount_usd": <dollars>}')])
+    try:
+        amount = ledger.parse_usd(body["amount_usd"])
+    except ValueError as exc:
+        raise ValidationFailed([field_error("amount_usd", str(exc))]) from None
+    if not quotes.MIN_TOPUP_MICRO <= amount <= quotes.MAX_TOPUP_MICRO:
+        low, high = ledger.usd(quotes.MIN_TOPUP_MICRO), ledger.usd(quotes.MAX_TOPUP_MICRO)
+        raise ValidationFailed([field_error("amount_usd", f"must be from {low} to {high} USD")])
+    quote = await request.app[STORE].write(quotes.create, account.id, "topup", amount, "top-up")
+    return _payment_required(request, quote)
+
+
+@routes.post("/api/v1/account/quotes/{quote_id}/pay/x402")
+async def pay_quote(request: web.Request) -> web.Response:
+    account = account_of(request)
+    require_writer(account)
+    quote_id = request.match_info["quote_id"]
+    quote = Quote.get_or_none(Quote.id == quote_id, Quote.account == account.id)
+    if quote is None:
+        raise not_found("quote", quote_id)
+    header = request.headers.get("PAYMENT-SIGNATURE")
+    if not header:
+        payments.check_payable(quote, time.time())
+        return _payment_required(request, quote)
+    config = request.app[X402]
+    paid = await payments.pay(request.app[STORE], request.app[FACILITATOR], config, quote, header)
+    settlement = x402.settlement_header(
+        True, paid.settlement.transaction, paid.settlement.network, paid.settlement.payer
+    )
+    body = payments.response_body(paid, config, accounts.balance(account.id))
+    return json_response(body, headers={"PAYMENT-RESPONSE": settlement})
+
+
+def _payment_required(request: web.Request, quote: Quote) -> web.Response:
+    """402 with the quote and its x402 requirements, in the body and in PAYMENT-REQUIRED."""
+    config = request.app[X402]
+    required = quotes.payment_required(quote, config, request.app[SETTINGS].base_url)
+    body = {"quote": quotes.quote_json(quote, config, time.time()), **required}
+    return json_response(body, status=402, headers={"PAYMENT-REQUIRED": x402.encode_header(required)})
+
+
+@routes.post("/api/v1/projects/{name}/init")
+async def init_project(request: web.Request) -> web.Response:
+    account = account_of(request)
+    require_writer(account)
+    project = own_project(request)
+    try:
+        event = await request.app[STORE].write(_request_init, account.id, project)
+    except Shortfall as short:
+        raise await refuse(request.app, short, f"POST /api/v1/projects/{project.name}/init") from None
+    return json_response(
+        {
+            "project": project.name,
+            "status": "init_requested",
+            "active_revision": project.active_revision or None,
+            "requested_at": iso(event.created_at),
+            "event_seq": event.id,
+        },
+        status=202,
+    )
+
+
+def _request_init(account_id: str, project: Project) -> Event:
+    """Record an init request; refuse with a Shortfall below the minimum available balance."""
+    available = accounts.balance(account_id).available_micro
+    if available < INIT_MINIMUM_MICRO:
+        raise Shortfall(account_id, INIT_MINIMUM_MICRO, available)
+    now = time.time()
+    data = {"status": "requested", "active_revision": project.active_revision or None}
+    return Event.create(account=account_id, project=project.id, kind="init", data=data, created_at=now)

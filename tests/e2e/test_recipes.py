@@ -1,0 +1,93 @@
+"""Sealed recipe jobs through the normal job lifecycle on the embedded platform (packing)."""
+
+from __future__ import annotations
+
+import pytest
+from computalot import ComputalotClient, ValidationError
+
+from recipes.packing.baselines import GRID_BASELINE
+from tests.conftest_platform import Platform
+from tests.e2e.test_jobs import wait_for
+from tests.recipes.packing_reference import score as reference_score
+
+GRID = list(GRID_BASELINE)
+
+
+def test_recipes_are_listed_with_their_schema(client: ComputalotClient):
+    names = [r["name"] for r in client.list_recipes()["recipes"]]
+    assert "packing" in names
+    detail = client.get_recipe("packing")
+    assert set(detail["operations"]) == {
+        "eval",
+        "eval_batch",
+        "feasible_optimize",
+        "basin_hopping",
+        "differential_evolution",
+    }
+    assert detail["payload_schema"]["type"] == "object"
+    assert "candidate_ref" in detail["artifact_inputs"]
+
+
+def test_an_eval_job_scores_the_candidate_like_the_reference(client: ComputalotClient):
+    job = client.submit_recipe("packing", {"operation": "eval", "candidate": GRID}, timeout_s=300)
+    assert job["recipe"] == "packing" and job["type"] == "recipe"
+    results = client.wait(job["id"], timeout_s=300)
+    result = results["aggregate_result"][0]
+    assert result["valid"] is True
+    assert result["score"] == pytest.approx(reference_score(GRID)["radius"], abs=1e-6)
+
+
+def test_eval_batch_fans_out_in_batches_and_merges_per_candidate(client: ComputalotClient):
+    # Given 5 candidates, 2 per task: the recipe sees `candidates` lists of at most 2
+    candidates = [GRID] * 4 + [[0.0] * 45]
+    job = client.submit_job(
+        recipe="packing",
+        payload={"operation": "eval_batch", "candidates": candidates},
+        fan_out={"by": "candidates", "batch_size": 2},
+        timeout_s=300,
+    )
+    assert job["total_tasks"] == 3
+    results = client.wait(job["id"], timeout_s=300)
+    assert results["status"] == "completed"
+    assert [
+        t["result"]["count"] if "count" in t["result"] else len(t["result"]["results"]) for t in results["tasks"]
+    ] == [2, 2, 1]
+
+
+@pytest.mark.parametrize(
+    "payload,field",
+    [
+        ({"operation": "warp", "candidate": GRID}, "payload.operation"),
+        ({"operation": "eval", "candidate": [1.0, 2.0]}, "payload.candidate"),
+        ({"operation": "eval"}, "payload"),
+    ],
+)
+def test_bad_recipe_payloads_are_refused_naming_the_field(client: ComputalotClient, payload: dict, field: str):
+    with pytest.raises(ValidationError) as caught:
+        client.submit_recipe("packing", payload)
+    assert caught.value.fields[0]["field"] == field
+    assert client.list_jobs()["jobs"] == []
+
+
+def test_an_unknown_recipe_names_the_ones_that_exist(embedded: Platform):
+    with embedded.http(embedded.new_token()) as http:
+        response = http.post("/api/v1/recipes/alchemy/jobs", json={"payload": {}})
+        assert response.status_code == 422
+        assert "packing" in response.json()["error"]["message"]
+        assert http.post("/api/v1/jobs", json={"recipe": "packing", "project": "x", "payload": {}}).status_code == 422
+
+
+def test_a_running_recipe_job_can_be_cancelled(client: ComputalotClient):
+    payload = {
+        "operation": "differential_evolution",
+        "seed": 1,
+        "max_iters": 10_000_000,
+        "population_size": 30,
+        "time_limit_s": 600,
+    }
+    job = client.submit_recipe("packing", payload, timeout_s=900)
+    wait_for(lambda: client.get_job(job["id"])["counts"]["running"] == 1, timeout_s=120)
+    assert client.cancel_job(job["id"])["status"] == "cancelled"
+    # the warm worker was killed with the task: the next job still runs on a fresh one
+    after = client.submit_recipe("packing", {"operation": "eval", "candidate": GRID}, timeout_s=300)
+    assert client.wait(after["id"], timeout_s=300)["status"] == "completed"
