@@ -7,7 +7,9 @@ from pathlib import Path
 
 import click
 
+from controller import admin_accounts
 from controller.auth import ROLES, create_account, issue_key
+from controller.billing import accounts
 from controller.db import open_database
 from controller.models import Account, ApiKey
 from controller.settings import Settings
@@ -26,12 +28,16 @@ def main(ctx: click.Context, data_dir: Path | None, database_url: str | None) ->
 @main.command("create-account")
 @click.argument("name")
 @click.option("--role", type=click.Choice(ROLES), default="member", show_default=True)
+@click.option("--credit-usd", default="0", show_default=True, help="Starting credit (a ledger entry); accounts start at $0.")
 @click.pass_obj
-def create_account_cmd(db, name: str, role: str) -> None:
+def create_account_cmd(db, name: str, role: str, credit_usd: str) -> None:
     """Create an account and print its first API key (shown once)."""
+    credit = admin_accounts.parse_amount(credit_usd) if credit_usd.strip() not in ("0", "") else 0
     with db.atomic():
         account = create_account(name, role)
         token = issue_key(account, label="created by computalot-admin")
+        if credit:
+            accounts.credit(account.id, credit, "starting credit (computalot-admin create-account)")
     click.echo(f"account {account.id} ({role})")
     click.echo(token)
 
@@ -79,6 +85,10 @@ def list_keys_cmd(db, account_id: str) -> None:
     for key in ApiKey.select().where(ApiKey.account == account_id).order_by(ApiKey.created_at):
         state = "revoked" if key.revoked_at else "live"
         click.echo(f"{key.id}\t{key.prefix}…\t{state}\t{key.label}")
+
+
+for _command in admin_accounts.COMMANDS:
+    main.add_command(_command)
 
 
 if __name__ == "__main__":

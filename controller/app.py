@@ -15,10 +15,13 @@ from broker.connection import connect, is_memory
 from controller import jobs, live
 from controller.artifacts.lifecycle import artifacts_ctx
 from controller.auth import resolve_token
+from controller.billing import routes as billing_routes
 from controller.callbacks import CallbackSender
 from controller.db import Store, open_database
 from controller.dispatcher import Dispatcher
+from controller.feedback import routes as feedback_routes
 from controller.hub import Hub
+from controller.identity import routes as identity_routes
 from controller.metrics import METRICS, Metrics, metrics_middleware
 from controller.registry import AgentRegistry
 from controller.results import start_results_worker
@@ -35,6 +38,7 @@ from controller.routes import (
     recipes,
     streams,
 )
+from controller.routes import admin as admin_routes
 from controller.routes import jobs as job_routes
 from controller.routes import metrics as metrics_routes
 from controller.settings import Settings
@@ -85,6 +89,9 @@ def create_app(settings: Settings, *, broker: dramatiq.Broker | None = None) -> 
     app.cleanup_ctx.append(_broker(broker))
     app.cleanup_ctx.append(_runtime)
     live.setup(app)
+    for module in (billing_routes, identity_routes, feedback_routes):
+        module.setup(app)  # billing's startup settlement sweep runs after _database
+    app.add_routes(admin_routes.routes)
     return app
 
 

@@ -14,6 +14,7 @@ from broker.messages import TaskResult
 from controller import merging
 from controller.artifacts import outputs as task_outputs
 from controller.auth import new_id
+from controller.billing import holds
 from controller.jobspec import JobSpec, spec_from_json, spec_to_json
 from controller.models import Account, Callback, Event, Job, JobDependency, JobTag, Project, Task
 from controller.planning import Plan, plan_job
@@ -119,6 +120,7 @@ def _release_dependents(job: Job, now: float) -> None:
 
 def fail_job(job: Job, code: str, error: str, now: float) -> None:
     """End a job as failed as a whole: its unfinished tasks are cancelled and never start."""
+    holds.charge_running(job, now)
     cancelled = (
         Task.update(status="cancelled", finished_at=now)
         .where(Task.job == job.id, Task.status.in_(("queued", "running")))
@@ -134,6 +136,7 @@ def fail_job(job: Job, code: str, error: str, now: float) -> None:
 
 def _job_ended(job: Job, now: float) -> None:
     """What every terminal transition owes: the `result` event, dependents move on, the callback is queued."""
+    holds.settle(job, now)  # the job's hold ends with it, in the transaction that ends the job
     body = callback_body(job)
     record(job, "result", body, now)  # right after the final status event: streams end after it
     _release_dependents(job, now)
@@ -260,6 +263,7 @@ def apply_result(result: TaskResult) -> Applied | None:
     task.output_tail = result.output_tail or task.output_tail
     task.exit_code = result.exit_code
     task_outputs.record(task, job.account_id, result)
+    holds.record_result(job, task, result, now)
     if result.status == "completed":
         quality, warnings = merging.result_quality(result.result, batched=_batched(job))
         task.result, task.result_quality, task.result_warnings = result.result, quality, warnings
@@ -419,6 +423,7 @@ def cancel_job(job_id: str) -> tuple[Job, bool]:
     if job.status in TERMINAL_JOB:
         return job, False
     now = time.time()
+    holds.charge_running(job, now)
     cancelled = (
         Task.update(status="cancelled", finished_at=now)
         .where(Task.job == job.id, Task.status.in_(("queued", "running")))

@@ -9,6 +9,10 @@ from aiohttp import web
 
 from controller import jobs, presets
 from controller.artifacts.refs import validate_job_artifacts
+from controller.billing import accounts as billing_accounts
+from controller.billing import holds, pricing
+from controller.billing.errors import Shortfall
+from controller.billing.service import refuse
 from controller.callbacks import private_address
 from controller.errors import ComputalotError, Conflict, NoCapableWorkers, ValidationFailed, field_error
 from controller.jobspec import JobSpec, parse_job_spec, spec_to_json
@@ -28,7 +32,8 @@ async def submit(
     """Validate, plan and store a job; returns it and whether it is new (False for an idempotent repeat).
 
     Raises:
-      ValidationFailed, InvalidFanOut, NotFound, Conflict, NoCapableWorkers: nothing is created.
+      ValidationFailed, InvalidFanOut, NotFound, Conflict, NoCapableWorkers, InsufficientBalance: nothing is
+        created.
     """
     spec = parse_job_spec(body, recipe=recipe)
     if idempotency_key:
@@ -50,6 +55,9 @@ async def submit(
         raise ValidationFailed([field_error("fan_out", f"plans {plan.task_count} tasks; the limit is {limit}")])
     try:
         job = await app[STORE].write(_create, account, spec, plan, target, idempotency_key)
+    except Shortfall as short:  # nothing was created: the transaction rolled back
+        purpose = f"POST /api/v1/recipes/{spec.recipe}/jobs" if spec.recipe else "POST /api/v1/jobs"
+        raise await refuse(app, short, purpose) from None
     except pw.IntegrityError:  # a concurrent repeat with the same Idempotency-Key won the race
         existing = jobs.find_idempotent(account, idempotency_key or "")
         if existing is None:
@@ -151,7 +159,10 @@ def _target(app: web.Application, account: Account, spec: JobSpec) -> _Target:
 
 
 def _create(account: Account, spec: JobSpec, plan: Plan, target: _Target, idempotency_key: str | None) -> Job:
-    return jobs.create_job(
+    """The job, its tasks and its hold, in one transaction; `Shortfall` if the account cannot cover the hold."""
+    price = pricing.price(spec, plan)
+    billing_accounts.reserve(account.id, price.hold_micro)
+    job = jobs.create_job(
         account,
         spec,
         plan,
@@ -164,3 +175,5 @@ def _create(account: Account, spec: JobSpec, plan: Plan, target: _Target, idempo
         idempotency_key=idempotency_key,
         depends_on=spec.depends_on,
     )
+    holds.place(job, price)
+    return job

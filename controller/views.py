@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from controller.artifacts.outputs import TaskOutputs, output_persisted, outputs_of_job
+from controller.billing import holds, ledger
 from controller.jobs import TERMINAL_JOB, counts_by_status
 from controller.models import Event, Job, Project, Revision, Task
 
@@ -17,6 +18,12 @@ def iso(ts: float | None) -> str | None:
 
 def duration(start: float | None, end: float | None) -> float | None:
     return None if start is None or end is None else round(end - start, 3)
+
+
+def cost_usd(job_id: str) -> float | None:
+    """What a job cost (once ended) or has cost so far, in dollars; None for a job submitted without a hold."""
+    micro = holds.cost_micro(job_id)
+    return None if micro is None else ledger.usd(micro)
 
 
 def job_json(job: Job, counts: dict[str, int] | None = None) -> dict[str, Any]:
@@ -43,6 +50,7 @@ def job_json(job: Job, counts: dict[str, int] | None = None) -> dict[str, Any]:
         "finished_at": iso(job.finished_at),
         "duration_s": duration(job.started_at or job.created_at, job.finished_at),
         "terminal": job.status in TERMINAL_JOB,
+        "cost_usd": cost_usd(job.id),
     }
 
 
@@ -114,6 +122,7 @@ def results_json(job: Job, tasks: list[Task]) -> dict[str, Any]:
         "job_id": job.id,
         "status": job.status,
         "completeness": round(counts["completed"] / job.task_count, 6) if job.task_count else 0.0,
+        "cost_usd": cost_usd(job.id),
         "summary": {
             "total": job.task_count,
             "completed": counts["completed"],

@@ -92,7 +92,8 @@ _HTTP_CODES = {
 
 
 def error_response(exc: ComputalotError) -> web.Response:
-    return json_response(exc.to_json(), status=exc.status)
+    # an error may carry headers of its own (a 402's x402 PAYMENT-REQUIRED)
+    return json_response(exc.to_json(), status=exc.status, headers=getattr(exc, "headers", None) or None)
 
 
 @web.middleware

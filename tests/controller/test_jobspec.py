@@ -282,6 +282,15 @@ def test_a_recipe_job_refuses_typed_fields_as_a_structured_runner() -> None:
     assert errors == {"parameters": "not valid for a structured_runner job"}
 
 
+@pytest.mark.parametrize("job_type", [["sweep"], {"name": "sweep"}, 3, True])
+def test_a_type_that_is_not_a_string_is_named_not_a_crash(job_type: Any) -> None:
+    # Given a type that is a list, an object, a number or a boolean
+    # When parsed, Then it is a 422 naming type (not a TypeError, which would be a 500)
+    errors = bad_fields(body(type=job_type))
+    assert list(errors) == ["type"]
+    assert "structured_runner" in errors["type"]
+
+
 def test_the_type_is_only_named_once_when_unknown() -> None:
     # Given an unknown type
     errors = bad_fields(body(type="pipeline"))

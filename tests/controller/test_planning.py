@@ -240,3 +240,101 @@ def test_element_keys_do_not_depend_on_batching(fan_out: FanOut, payload: dict[s
 
     # When the keys of every element are read, Then they are those of the unbatched elements
     assert [plan.element_key(e) for e in range(plan.element_count)] == keys
+
+
+# --- job types ---------------------------------------------------------------------------------------------------
+
+
+def test_a_sweep_is_one_task_per_combination_over_the_fixed_payload() -> None:
+    # Given a 2 x 2 sweep whose grid overrides a fixed field
+    spec = parse_job_spec(
+        {
+            "project": "demo",
+            "type": "sweep",
+            "parameters": {"lr": [0.1, 0.01], "depth": [2, 4]},
+            "fixed_payload": {"epochs": 3, "depth": 1},
+            "payload": {"ignored": True},
+        }
+    )
+
+    # When planned
+    plan = plan_job(spec)
+
+    # Then each task gets {**fixed_payload, **combination}, first parameter slowest
+    assert plan.task_count == 4
+    assert [plan.task_payload(i) for i in range(4)] == [
+        {"epochs": 3, "depth": 2, "lr": 0.1},
+        {"epochs": 3, "depth": 4, "lr": 0.1},
+        {"epochs": 3, "depth": 2, "lr": 0.01},
+        {"epochs": 3, "depth": 4, "lr": 0.01},
+    ]
+
+
+def test_a_benchmark_is_candidate_major_with_a_replica_number_over_the_shared_payload() -> None:
+    # Given two candidates, one overriding a shared field, with three replicas
+    spec = parse_job_spec(
+        {
+            "project": "demo",
+            "type": "benchmark",
+            "candidates": [{"name": "fast", "payload": {"algo": "f", "n": 5}}, {"name": "slow", "payload": {}}],
+            "shared_payload": {"n": 100},
+            "replicas": 3,
+        }
+    )
+
+    # When planned
+    plan = plan_job(spec)
+
+    # Then there are candidates x replicas tasks, each {**shared_payload, **candidate, "replica": r}
+    assert plan.task_count == 6
+    assert [plan.task_payload(i) for i in range(6)] == [
+        {"n": 5, "algo": "f", "replica": 0},
+        {"n": 5, "algo": "f", "replica": 1},
+        {"n": 5, "algo": "f", "replica": 2},
+        {"n": 100, "replica": 0},
+        {"n": 100, "replica": 1},
+        {"n": 100, "replica": 2},
+    ]
+
+
+def test_a_map_reduce_fans_out_its_split_with_its_batch_size() -> None:
+    # Given a map_reduce split by xs in batches of 2
+    spec = parse_job_spec(
+        {
+            "project": "demo",
+            "type": "map_reduce",
+            "payload": {"xs": [1, 2, 3], "k": 0},
+            "split": {"by": "xs", "batch_size": 2},
+            "reduce": {"operators": {"y": "sum"}},
+        }
+    )
+
+    # When planned, Then the split is the fan-out
+    plan = plan_job(spec)
+    assert plan.fan_out == FanOut(by="xs", batch_size=2)
+    assert [plan.task_payload(i) for i in range(plan.task_count)] == [{"xs": [1, 2], "k": 0}, {"xs": [3], "k": 0}]
+
+
+@given(
+    sizes=st.lists(st.integers(min_value=1, max_value=4), min_size=1, max_size=4),
+    replicas=st.integers(min_value=1, max_value=5),
+)
+def test_typed_job_plans_have_one_element_per_combination_or_candidate_replica(sizes: list[int], replicas: int) -> None:
+    # Given a sweep grid of any shape, and a benchmark with as many candidates as the grid has parameters
+    parameters = {f"p{i}": list(range(n)) for i, n in enumerate(sizes)}
+    sweep = plan_job(parse_job_spec({"project": "d", "type": "sweep", "parameters": parameters}))
+    candidates = {f"c{i}": {"i": i} for i in range(len(sizes))}
+    bench = plan_job(
+        parse_job_spec({"project": "d", "type": "benchmark", "candidates": candidates, "replicas": replicas})
+    )
+
+    # When planned, Then the sweep has one unbatched task per combination, the benchmark one per (candidate, replica)
+    combos = 1
+    for n in sizes:
+        combos *= n
+    assert (sweep.task_count, sweep.batched) == (combos, False)
+    assert (bench.task_count, bench.batched) == (len(sizes) * replicas, False)
+    assert [bench.task_payload(t)["i"] for t in range(bench.task_count)] == [
+        i for i in range(len(sizes)) for _ in range(replicas)
+    ]
+    assert [bench.task_payload(t)["replica"] for t in range(bench.task_count)] == list(range(replicas)) * len(sizes)

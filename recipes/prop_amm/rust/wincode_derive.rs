@@ -2,6 +2,8 @@
 //! `#[derive(SchemaRead)]` / `#[derive(SchemaWrite)]` support structs with named fields whose types implement
 //! `wincode::Decode` / `wincode::Encode` (integers, bools, arrays of those), read and written in field order.
 
+extern crate proc_macro; // plain rustc (no cargo) does not add it to the extern prelude
+
 use proc_macro::{Delimiter, TokenStream, TokenTree};
 
 struct Shape {
