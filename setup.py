@@ -27,6 +27,9 @@ setup(
         "httpx>=0.27",
         "eth-account>=0.13",
         "prometheus-client>=0.20",
+        "lightgbm>=4.0",
+        "pandas>=2.0",
+        "pyarrow>=14",
     ],
     extras_require={
         "test": [

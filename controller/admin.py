@@ -28,7 +28,7 @@ def main(ctx: click.Context, data_dir: Path | None, database_url: str | None) ->
 @main.command("create-account")
 @click.argument("name")
 @click.option("--role", type=click.Choice(ROLES), default="member", show_default=True)
-@click.option("--credit-usd", default="0", show_default=True, help="Starting credit (a ledger entry); accounts start at $0.")
+@click.option("--credit-usd", default="0", show_default=True, help="Starting credit, as a ledger entry.")
 @click.pass_obj
 def create_account_cmd(db, name: str, role: str, credit_usd: str) -> None:
     """Create an account and print its first API key (shown once)."""

@@ -109,7 +109,9 @@ def unwhitelist_wallet_cmd(db: pw.Database, address: str) -> None:
 @click.pass_obj
 def list_wallets_cmd(db: pw.Database) -> None:
     """Whitelisted wallets and their accounts."""
-    for wallet in WalletIdentity.select().where(WalletIdentity.revoked_at.is_null()).order_by(WalletIdentity.created_at):
+    for wallet in (
+        WalletIdentity.select().where(WalletIdentity.revoked_at.is_null()).order_by(WalletIdentity.created_at)
+    ):
         click.echo(f"{wallet.address}\t{wallet.chain}\t{wallet.account_id}\t{wallet.label}")
 
 

@@ -155,6 +155,8 @@ def _type_fields(body: dict[str, Any], values: dict[str, Any], errors: _Errors) 
     allowed = TYPE_FIELDS.get(job_type, frozenset())
     for name in sorted(TYPED_FIELDS & set(body) - allowed):
         errors.add(name, f"not valid for a {job_type} job")
+    if "payload" in body and job_type in _OWN_PAYLOAD:
+        errors.add("payload", f"not valid for a {job_type} job; put shared values in {_OWN_PAYLOAD[job_type]}")
     if job_type == "structured_runner":
         values["fan_out"] = _fan_out(body.get("fan_out"), values["payload"], errors)
         values["merge_strategy"] = _choice(body, "merge_strategy", MERGE_STRATEGIES, "collect", errors)
@@ -169,6 +171,10 @@ def _type_fields(body: dict[str, Any], values: dict[str, Any], errors: _Errors) 
         else:
             values["split"] = _fan_out(body["split"], values["payload"], errors, name="split")
         values["reduce"] = parse_reduce(body.get("reduce"), errors.add)
+
+
+#: job types whose shared payload has its own name
+_OWN_PAYLOAD = {"sweep": "fixed_payload", "benchmark": "shared_payload"}
 
 
 def _merge_options(value: Any, errors: _Errors) -> dict[str, Any]:
@@ -192,8 +198,9 @@ def _target(body: dict[str, Any], recipe: str | None, errors: _Errors, values: d
         values["recipe"] = recipe
         return
     job_type = body.get("type", "structured_runner")
-    if job_type not in JOB_TYPES:
+    if not isinstance(job_type, str) or job_type not in JOB_TYPES:
         errors.add("type", f"must be one of: {', '.join(JOB_TYPES)}")
+        job_type = "structured_runner"
     values["type"] = job_type
     project = body.get("project")
     if not isinstance(project, str) or not project:

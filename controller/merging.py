@@ -8,7 +8,7 @@ from typing import Any
 
 from controller.jobspec import JobSpec
 from controller.planning import Plan, chunk_bounds
-from controller.ranking import number, numeric_leaves, rank_sweep, summarise_benchmark
+from controller.ranking import leaf_paths, number, rank_sweep, summarise_benchmark
 from controller.reducing import reduce_results
 
 
@@ -101,7 +101,7 @@ def weighted_avg(plan: Plan, values: list[Any], weight_field: str | None = None)
             weight = 1.0
         n += 1
         total_weight += weight
-        for path, value in numeric_leaves(result).items():
+        for path, value in leaf_paths(result):
             sums[path] = sums.get(path, 0.0) + value * weight
             weights[path] = weights.get(path, 0.0) + weight
     averaged: dict[str, Any] = {}
@@ -118,11 +118,15 @@ def _chunk_size(plan: Plan, element: int) -> int:
     return chunk_bounds(fan_out.total, fan_out.chunks, element)[1]
 
 
-def _put(target: dict[str, Any], path: str, value: float) -> None:
-    *parents, leaf = path.split(".")
+def _put(target: dict[str, Any], path: tuple[str, ...], value: float) -> None:
+    """Set a nested value; where results disagree (a number here, an object there), the first shape wins."""
+    *parents, leaf = path
     for part in parents:
         target = target.setdefault(part, {})
-    target[leaf] = value
+        if not isinstance(target, dict):
+            return
+    if not isinstance(target.get(leaf), dict):
+        target[leaf] = value
 
 
 def aggregate(spec: JobSpec, plan: Plan, task_results: list[Any]) -> Aggregate:
@@ -140,7 +144,9 @@ def aggregate(spec: JobSpec, plan: Plan, task_results: list[Any]) -> Aggregate:
             [n for n, _ in spec.candidates], spec.replicas, spec.rank_by, elements.values
         )
         top = value["ranking"][0] if value["ranking"] else None
-        aliases = {"best_candidate": top["candidate"], "best_mean": top["mean"]} if top else {}
+        aliases = (
+            {"best_candidate": top["candidate"], "best_mean": top["mean"]} if top and top["mean"] is not None else {}
+        )
         return Aggregate(value, aliases, warnings + notes)
     if spec.type == "map_reduce":
         value, notes = reduce_results(spec.reduce.get("operators", {}), elements.values)

@@ -7,6 +7,7 @@ demand from the spec, so planning 100,000 tasks stores no per-task payload.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -84,7 +85,8 @@ class Plan:
         if fan_out is None or fan_out.items is not None:
             return str(element)
         if fan_out.by is not None:
-            return str(self.payload[fan_out.by][element])
+            value = self.payload[fan_out.by][element]
+            return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
         start, size = chunk_bounds(fan_out.total or 0, fan_out.chunks or 1, element)
         return f"{start}-{start + size}"
 

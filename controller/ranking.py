@@ -60,17 +60,21 @@ def rank_sweep(
     return {"best": best, "ranking": ranking}, warnings
 
 
-def numeric_leaves(result: Any, prefix: str = "") -> dict[str, float]:
-    """Every numeric leaf of a result object by dotted path."""
-    leaves: dict[str, float] = {}
+def leaf_paths(result: Any, prefix: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], float]]:
+    """Every numeric leaf of a result object as (key path, value); keys may themselves contain dots."""
+    leaves: list[tuple[tuple[str, ...], float]] = []
     if isinstance(result, dict):
         for key, value in result.items():
-            path = f"{prefix}{key}"
             if isinstance(value, dict):
-                leaves.update(numeric_leaves(value, path + "."))
+                leaves.extend(leaf_paths(value, (*prefix, key)))
             elif (n := number(value)) is not None:
-                leaves[path] = n
+                leaves.append(((*prefix, key), n))
     return leaves
+
+
+def numeric_leaves(result: Any) -> dict[str, float]:
+    """Every numeric leaf of a result object by dotted path."""
+    return {".".join(path): value for path, value in leaf_paths(result)}
 
 
 def stats(values: list[float]) -> dict[str, float | int]:

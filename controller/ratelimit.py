@@ -39,7 +39,9 @@ class RateLimiter:
         self._events[key] = events  # re-inserted: dict order is least recently used first
         if len(events) >= self.limit:
             retry = round(events[0] + self.window_s - now, 1)
-            raise RateLimited(f"too many requests from this client; retry in {retry} s", details={"retry_after_s": retry})
+            raise RateLimited(
+                f"too many requests from this client; retry in {retry} s", details={"retry_after_s": retry}
+            )
         events.append(now)
         while len(self._events) > self.MAX_KEYS:
             del self._events[next(iter(self._events))]

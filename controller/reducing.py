@@ -45,11 +45,16 @@ def _apply(op: str, name: str, values: list[Any], results: list[dict[str, Any]])
 
 
 def _weighted_mean(name: str, weight_field: str, results: list[dict[str, Any]]) -> tuple[Any, str]:
-    pairs = [(number(r.get(name)), number(r.get(weight_field))) for r in results]
+    present = [r for r in results if r.get(name) is not None]
+    pairs = [(number(r.get(name)), number(r.get(weight_field))) for r in present]
     usable = [(v, w) for v, w in pairs if v is not None and w is not None and w > 0]
     if not usable:
         return None, f"{name}: no results with numeric {name!r} and positive {weight_field!r}"
     total = sum(w for _, w in usable)
-    skipped = len([p for p in pairs if p[0] is not None]) - len(usable)
-    warning = f"{name}: {skipped} results without a positive {weight_field!r} ignored" if skipped else ""
+    skipped = len(present) - len(usable)
+    warning = (
+        f"{name}: {skipped} results with a non-numeric {name!r} or without a positive {weight_field!r} ignored"
+        if skipped
+        else ""
+    )
     return sum(v * w for v, w in usable) / total, warning

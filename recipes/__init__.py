@@ -7,7 +7,7 @@ import importlib
 from recipes.base import Recipe, RecipeContext, RecipeError
 
 #: Modules that each define `RECIPE`; imported lazily so listing recipes never compiles kernels.
-RECIPE_MODULES: tuple[str, ...] = ("recipes.packing",)
+RECIPE_MODULES: tuple[str, ...] = ("recipes.packing", "recipes.prop_amm", "recipes.lightgbm_train", "recipes.echidna")
 
 _modules: dict[str, str] | None = None
 

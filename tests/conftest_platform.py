@@ -18,6 +18,8 @@ import pytest
 from computalot import ComputalotClient
 
 BIN = Path(sys.executable).parent
+#: Dollars credited to every account `Platform.new_token` creates (accounts start at $0).
+CREDIT = "1000"
 
 
 def free_port() -> int:
@@ -93,9 +95,11 @@ class Platform:
         self.processes: list[Process] = []
 
     def new_token(self, role: str = "member") -> str:
-        """A fresh account's API key (each test gets its own account, so tests never see each other's objects)."""
+        """A fresh account's API key, with $1000 of credit (each test gets its own account, so tests never see each
+        other's objects)."""
+        name = f"test-{secrets.token_hex(4)}"
         out = subprocess.run(
-            [*self.admin_args, "create-account", f"test-{secrets.token_hex(4)}", "--role", role],
+            [*self.admin_args, "create-account", name, "--role", role, "--credit-usd", CREDIT],
             capture_output=True,
             text=True,
             check=True,

@@ -41,7 +41,7 @@ def validate_payload_artifacts(account: Account, payload: dict[str, Any], where:
     downloads = spec.get("download", [])
     if not isinstance(downloads, list) or len(downloads) > MAX_DOWNLOADS:
         raise ValidationFailed([field_error(f"{base}.download", f"must be a list of at most {MAX_DOWNLOADS} objects")])
-    paths: set[str] = set()
+    paths: dict[str, str] = {}
     for i, entry in enumerate(downloads):
         name = f"{base}.download[{i}]"
         if not isinstance(entry, dict) or set(entry) - {"ref", "path"}:
@@ -58,7 +58,8 @@ def validate_payload_artifacts(account: Account, payload: dict[str, Any], where:
         elif path is not None and normal_path(path) in paths:
             errors.append(field_error(f"{name}.path", "another download already uses this path"))
         elif path is not None:
-            paths.add(normal_path(path))
+            paths[normal_path(path)] = f"{name}.path"
+    errors += _nested_paths(paths)
     errors += _unknown_refs(account, refs)
     if errors:
         raise ValidationFailed(errors)
@@ -123,6 +124,16 @@ def path_problem(path: Any) -> str | None:
     if not pure.parts or pure.parts == (".",):
         return "must name a file"
     return None
+
+
+def _nested_paths(paths: dict[str, str]) -> list[dict[str, str]]:
+    """An error for each path that lies inside another download's file."""
+    return [
+        field_error(field, f"lies inside the file of another download ({parent!r})")
+        for path, field in paths.items()
+        for parent in (p.as_posix() for p in PurePosixPath(path).parents if p.as_posix() != ".")
+        if parent in paths
+    ]
 
 
 def normal_path(path: str) -> str:

@@ -3,22 +3,36 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import AsyncIterable, AsyncIterator, Callable
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
+
+from controller.errors import BadRequest
+
+logger = logging.getLogger(__name__)
 
 #: Bytes handed to the store per write: large enough that per-chunk overhead vanishes, small enough to be flat.
 CHUNK_BYTES = 1 << 20
 
 
 async def request_chunks(request: web.Request, chunk_bytes: int = CHUNK_BYTES) -> AsyncIterator[bytes]:
-    """The request body in chunks of about `chunk_bytes`, read as it arrives (never held whole)."""
+    """The request body in chunks of about `chunk_bytes`, read as it arrives (never held whole).
+
+    Raises:
+      BadRequest: the client went away or broke the body off (logged briefly, not as a server error).
+    """
     buffer = bytearray()
-    async for data in request.content.iter_any():
-        buffer += data
-        if len(buffer) >= chunk_bytes:
-            yield bytes(buffer)
-            buffer.clear()
+    try:
+        async for data in request.content.iter_any():
+            buffer += data
+            if len(buffer) >= chunk_bytes:
+                yield bytes(buffer)
+                buffer.clear()
+    except (HttpProcessingError, ConnectionError) as exc:
+        logger.info("upload %s %s cut short: %s", request.method, request.path, exc)
+        raise BadRequest(f"the request body was cut short: {exc}") from None
     if buffer:
         yield bytes(buffer)
 

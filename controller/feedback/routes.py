@@ -37,7 +37,9 @@ def validate(body: Any) -> dict[str, str]:
     if not isinstance(body, dict):
         raise ValidationFailed([field_error("body", "must be a JSON object")])
     allowed = {"type", "title", "description"}
-    errors = [field_error(k, f"unknown field; allowed: {', '.join(sorted(allowed))}") for k in sorted(set(body) - allowed)]
+    errors = [
+        field_error(k, f"unknown field; allowed: {', '.join(sorted(allowed))}") for k in sorted(set(body) - allowed)
+    ]
     if body.get("type") not in TYPES:
         errors.append(field_error("type", f"must be one of: {', '.join(TYPES)}"))
     for key, limit in (("title", MAX_TITLE), ("description", MAX_DESCRIPTION)):

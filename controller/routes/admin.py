@@ -34,7 +34,9 @@ async def _body(request: web.Request, allowed: set[str]) -> dict[str, Any]:
         raise ValidationFailed([field_error("body", "must be a JSON object")])
     unknown = sorted(set(body) - allowed)
     if unknown:
-        raise ValidationFailed([field_error(k, f"unknown field; allowed: {', '.join(sorted(allowed))}") for k in unknown])
+        raise ValidationFailed(
+            [field_error(k, f"unknown field; allowed: {', '.join(sorted(allowed))}") for k in unknown]
+        )
     return body
 
 

@@ -27,7 +27,7 @@ MAX_INPUT = (18446744073709551615 / 1e9) * 0.999999
 CTX_ARB_BUY, CTX_ARB_SELL = 1, 2
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy", inline="always")
 def _objective(side: int, x: float, fair: float, pool, ibuf, fns, pts, cnt) -> float:  # type: ignore[no-untyped-def]
     out = quote_sub(side, x, pool, ibuf, fns)
     n = cnt[0]
@@ -38,7 +38,7 @@ def _objective(side: int, x: float, fair: float, pool, ibuf, fns, pts, cnt) -> f
     return value if math.isfinite(value) else -math.inf
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _bracket(side, start, min_in, fair, pool, ibuf, fns, pts, cnt):  # type: ignore[no-untyped-def]
     lo = max(min_in, MIN_INPUT)
     mid = min(max(start, lo), MAX_INPUT)
@@ -63,7 +63,7 @@ def _bracket(side, start, min_in, fair, pool, ibuf, fns, pts, cnt):  # type: ign
     return lo, hi
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _golden(side, lo, hi, fair, pool, ibuf, fns, pts, cnt):  # type: ignore[no-untyped-def]
     left = max(min(lo, hi), 0.0)
     right = max(max(hi, lo), MIN_INPUT)
@@ -103,7 +103,7 @@ def _golden(side, lo, hi, fair, pool, ibuf, fns, pts, cnt):  # type: ignore[no-u
     return best_x
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _search(side, start, min_in, fair, pool, ibuf, fns, pts, cnt, scratch, strict):  # type: ignore[no-untyped-def]
     """(optimal input, expected profit, err) of one side; profit is -inf when the side is rejected."""
     cnt[0] = 0
@@ -122,7 +122,7 @@ def _search(side, start, min_in, fair, pool, ibuf, fns, pts, cnt, scratch, stric
     return opt, (profit if profit >= MIN_ARB_PROFIT else -math.inf), 0
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def arb_submission(st, mu_ln, sigma, fair, pool, ibuf, abuf, fns, step, pts, cnt, scratch, strict):  # type: ignore[no-untyped-def]
     """One step of arbitrage against the submission: (edge of the executed trade or 0, err).
 
@@ -147,7 +147,7 @@ def arb_submission(st, mu_ln, sigma, fair, pool, ibuf, abuf, fns, step, pts, cnt
     return 0.0, 0
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def arb_normalizer(fair: float, pool: np.ndarray, fee_bps: int) -> None:
     """One step of arbitrage against the normalizer, in closed form (its edge is not scored)."""
     gamma = (10_000.0 - fee_bps) / 10_000.0

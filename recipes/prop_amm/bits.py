@@ -25,3 +25,18 @@ def bits_f64(typingctx, x):  # type: ignore[no-untyped-def]
         return builder.bitcast(args[0], ir.DoubleType())
 
     return types.float64(types.uint64), codegen
+
+
+@intrinsic
+def store_u64_le(typingctx, buf, offset, value):  # type: ignore[no-untyped-def]
+    """Write `value` as 8 little-endian bytes at `buf[offset]` (a uint8 array; unaligned store, x86-64/aarch64 LE)."""
+
+    def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+        arr = context.make_array(signature.args[0])(context, builder, args[0])
+        off = context.cast(builder, args[1], signature.args[1], types.intp)
+        ptr = builder.gep(arr.data, [off])
+        target = builder.bitcast(ptr, ir.IntType(64).as_pointer())
+        builder.store(context.cast(builder, args[2], signature.args[2], types.uint64), target, align=1)
+        return context.get_dummy_value()
+
+    return types.void(buf, offset, value), codegen

@@ -20,7 +20,7 @@ MIN_ARB_PROFIT = 0.01
 DEFAULT_STEPS = 10_000
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def draw_config(seed: np.uint64) -> tuple[float, float, float, int, float]:
     """(gbm_sigma, retail_arrival_rate, retail_mean_size, norm_fee_bps, norm_liquidity_mult) of one seed."""
     st = np.zeros(4, dtype=np.uint64)

@@ -21,7 +21,7 @@ MIN_DX_NANOS = np.uint64(1_000_000)
 MAX_POINTS = 64
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _sorted_nanos(xs: np.ndarray, ys: np.ndarray, n: int, min_input: float, qx: np.ndarray, qy: np.ndarray) -> int:
     min_nano = f64_to_nano(min_input)
     m = 0
@@ -45,7 +45,7 @@ def _sorted_nanos(xs: np.ndarray, ys: np.ndarray, n: int, min_input: float, qx: 
     return m
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _merge(qx: np.ndarray, qy: np.ndarray, m: int) -> int:
     k = 0
     for i in range(m):
@@ -59,7 +59,7 @@ def _merge(qx: np.ndarray, qy: np.ndarray, m: int) -> int:
     return k
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def shape_violation(xs: np.ndarray, ys: np.ndarray, n: int, min_input: float, scratch: np.ndarray) -> int:
     """OK, MONOTONICITY or CONCAVITY for the first `n` points; `scratch` is a (2, >= n) uint64 array."""
     qx = scratch[0]

@@ -34,7 +34,7 @@ _S32 = np.uint64(32)
 _MASK_ABS = np.uint64(0x7FFFFFFF)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _scalbn(y: float, n: int) -> float:
     # libm's scalbn on a normal y: multiply by exact powers of two in at most three steps, as musl does.
     if n > 1023:
@@ -54,7 +54,7 @@ def _scalbn(y: float, n: int) -> float:
     return y * math.ldexp(1.0, n)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def exp(x: float) -> float:
     """libm::exp."""
     hx = f64_bits(x) >> _S32
@@ -68,10 +68,8 @@ def exp(x: float) -> float:
         if x < -708.39641853226410622 and x < -745.13321910194110842:
             return 0.0
     if hx > np.uint64(0x3FD62E42):  # |x| > 0.5 ln2
-        if hx >= np.uint64(0x3FF0A2B2):  # |x| >= 1.5 ln2
-            k = int(_INV_LN2 * x + (0.5 if sign == 0 else -0.5))
-        else:
-            k = 1 - sign - sign
+        # |x| >= 1.5 ln2: round x/ln2 (truncating after adding +-0.5), else k = +-1
+        k = int(_INV_LN2 * x + (0.5 if sign == 0 else -0.5)) if hx >= np.uint64(0x3FF0A2B2) else 1 - sign - sign
         hi = x - k * _LN2_HI
         lo = k * _LN2_LO
         x = hi - lo
@@ -89,7 +87,7 @@ def exp(x: float) -> float:
     return _scalbn(y, k)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def log(x: float) -> float:
     """libm::log (`ln`)."""
     ui = f64_bits(x)

@@ -13,6 +13,7 @@ import math
 import numpy as np
 from numba import njit
 
+from recipes.prop_amm.bits import store_u64_le
 from recipes.prop_amm.ffi import call_after_swap, call_compute_swap
 from recipes.prop_amm.u128 import U64_MAX, ZERO, add128, div_small, div_u64, mul64
 
@@ -23,10 +24,9 @@ MIN_RESERVE = 1e-12
 #: Index of each value in the `fns` array the kernels receive.
 FN_SWAP, FN_AFTER, FN_HAS_AFTER = 0, 1, 2
 _TWO64 = 18446744073709551616.0
-_BYTE = np.uint64(0xFF)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy", inline="always")
 def f64_to_nano(v: float) -> np.uint64:
     """`(v * 1e9) as u64`, with 0 for NaN or v <= 0 and saturation at u64::MAX."""
     if v != v or v <= 0.0:
@@ -37,15 +37,15 @@ def f64_to_nano(v: float) -> np.uint64:
     return np.uint64(x)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy", inline="always")
 def nano_to_f64(n: np.uint64) -> float:
     """`n as f64 / 1e9`."""
     return float(n) / 1e9
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def normalizer_swap(side: int, amount: np.uint64, rx: np.uint64, ry: np.uint64, fee_bps: int) -> np.uint64:
-    """The normalizer's constant product in u128: net input after the fee, then `reserve - ceil(k / (reserve + net))`."""
+    """The normalizer's u128 constant product: net input after the fee, then `reserve - ceil(k / (base + net))`."""
     if rx == ZERO or ry == ZERO or side > 1:
         return ZERO
     nh, nl = mul64(amount, np.uint64(10_000 - fee_bps))
@@ -59,13 +59,7 @@ def normalizer_swap(side: int, amount: np.uint64, rx: np.uint64, ry: np.uint64, 
     return out_reserve - q if out_reserve > q else ZERO
 
 
-@njit(cache=True)
-def _put_u64(buf: np.ndarray, offset: int, value: np.uint64) -> None:
-    for b in range(8):
-        buf[offset + b] = np.uint8((value >> np.uint64(8 * b)) & _BYTE)
-
-
-@njit(cache=True)
+@njit(cache=True, error_model="numpy", inline="always")
 def _usable(amount: float, pool: np.ndarray) -> bool:
     if amount <= 0.0 or not math.isfinite(amount):
         return False
@@ -74,27 +68,27 @@ def _usable(amount: float, pool: np.ndarray) -> bool:
     return rx > MIN_RESERVE and ry > MIN_RESERVE and math.isfinite(rx) and math.isfinite(ry)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy", inline="always")
 def _checked(out: float, side: int, pool: np.ndarray) -> float:
     if not math.isfinite(out) or out <= 0.0 or out > pool[side]:
         return 0.0
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy", inline="always")
 def quote_sub(side: int, amount: float, pool: np.ndarray, ibuf: np.ndarray, fns: np.ndarray) -> float:
     """The submission's quote for `amount` of input (side 0: Y in, X out; side 1: X in, Y out); 0 when invalid."""
     if not _usable(amount, pool):
         return 0.0
     ibuf[0] = np.uint8(side)
-    _put_u64(ibuf, 1, f64_to_nano(amount))
-    _put_u64(ibuf, 9, f64_to_nano(pool[0]))
-    _put_u64(ibuf, 17, f64_to_nano(pool[1]))
+    store_u64_le(ibuf, 1, f64_to_nano(amount))
+    store_u64_le(ibuf, 9, f64_to_nano(pool[0]))
+    store_u64_le(ibuf, 17, f64_to_nano(pool[1]))
     raw = call_compute_swap(fns[FN_SWAP], ibuf.ctypes.data, SWAP_LEN)
     return _checked(nano_to_f64(raw), side, pool)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy", inline="always")
 def quote_norm(side: int, amount: float, pool: np.ndarray, fee_bps: int) -> float:
     """The normalizer's quote, with the same wrapper checks as the submission's."""
     if not _usable(amount, pool):
@@ -103,7 +97,7 @@ def quote_norm(side: int, amount: float, pool: np.ndarray, fee_bps: int) -> floa
     return _checked(nano_to_f64(raw), side, pool)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _apply(side: int, amount: float, out: float, pool: np.ndarray) -> bool:
     # Re-checked execution (BpfAmm::execute_*): reserves move in f64, never to or below MIN_RESERVE.
     if amount <= 0.0 or out <= 0.0 or not math.isfinite(amount) or not math.isfinite(out):
@@ -123,7 +117,7 @@ def _apply(side: int, amount: float, out: float, pool: np.ndarray) -> bool:
     return True
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def execute_sub(
     side: int, amount: float, pool: np.ndarray, ibuf: np.ndarray, abuf: np.ndarray, fns: np.ndarray, step: int
 ) -> float:
@@ -134,18 +128,18 @@ def execute_sub(
     if fns[FN_HAS_AFTER] != 0:
         abuf[0] = np.uint8(2)
         abuf[1] = np.uint8(side)
-        _put_u64(abuf, 2, f64_to_nano(amount))
-        _put_u64(abuf, 10, f64_to_nano(out))
-        _put_u64(abuf, 18, f64_to_nano(pool[0]))
-        _put_u64(abuf, 26, f64_to_nano(pool[1]))
-        _put_u64(abuf, 34, np.uint64(step))
+        store_u64_le(abuf, 2, f64_to_nano(amount))
+        store_u64_le(abuf, 10, f64_to_nano(out))
+        store_u64_le(abuf, 18, f64_to_nano(pool[0]))
+        store_u64_le(abuf, 26, f64_to_nano(pool[1]))
+        store_u64_le(abuf, 34, np.uint64(step))
         abuf[42:] = ibuf[25:]
         storage = ibuf[25:]
         call_after_swap(fns[FN_AFTER], abuf.ctypes.data, AFTER_SWAP_LEN, storage.ctypes.data, STORAGE_SIZE)
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def execute_norm(side: int, amount: float, pool: np.ndarray, fee_bps: int) -> float:
     """Re-quote and trade on the normalizer; returns the output (0: no trade)."""
     out = quote_norm(side, amount, pool, fee_bps)

@@ -25,14 +25,14 @@ _INV_2_53 = 2.0**-53
 _LOW_BYTE = np.uint64(0xFF)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _step(st: np.ndarray) -> None:
     hi, lo = mul64(st[1], _MUL_LO)
     hi = hi + st[1] * _MUL_HI + st[0] * _MUL_LO
     st[0], st[1] = add128(hi, lo, st[2], st[3])
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def seed_from_u64(seed: np.uint64, st: np.ndarray) -> None:
     """Seed `st` as `Pcg64::seed_from_u64(seed)`: 8 PCG32 words make the 32 seed bytes (rand_core 0.6.4)."""
     s = np.uint64(seed)
@@ -54,7 +54,7 @@ def seed_from_u64(seed: np.uint64, st: np.ndarray) -> None:
     _step(st)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def next_u64(st: np.ndarray) -> np.uint64:
     """Lcg128Xsl64::next_u64: step, then the XSL-RR output of the new state."""
     _step(st)
@@ -63,19 +63,19 @@ def next_u64(st: np.ndarray) -> np.uint64:
     return (x >> rot) | (x << ((np.uint64(64) - rot) & np.uint64(63)))
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def gen_f64(st: np.ndarray) -> float:
     """`rng.gen::<f64>()`: 53 high bits scaled into [0, 1)."""
     return float(next_u64(st) >> np.uint64(11)) * _INV_2_53
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def open01(st: np.ndarray) -> float:
     """`Open01`: a float in (0, 1)."""
     return bits_f64((next_u64(st) >> np.uint64(12)) | _EXP_ONE) - _OPEN01_SHIFT
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def gen_range_f64(st: np.ndarray, low: float, high: float) -> float:
     """`gen_range(low..high)` for f64 (UniformFloat::sample_single): redraw while the result reaches `high`."""
     scale = high - low
@@ -86,7 +86,7 @@ def gen_range_f64(st: np.ndarray, low: float, high: float) -> float:
             return res
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def gen_range_u16_inclusive(st: np.ndarray, low: int, high: int) -> int:
     """`gen_range(low..=high)` for u16 (UniformInt::sample_single_inclusive, widened to u32, modulus zone)."""
     rng = np.uint64(high - low + 1)
@@ -99,7 +99,7 @@ def gen_range_u16_inclusive(st: np.ndarray, low: int, high: int) -> int:
             return low + int(m >> S32)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def standard_normal(st: np.ndarray) -> float:
     """`StandardNormal`: rand_distr's symmetric 256-layer ziggurat with its libm exp/ln."""
     while True:
@@ -115,7 +115,7 @@ def standard_normal(st: np.ndarray) -> float:
             return x
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _normal_tail(st: np.ndarray, u: float) -> float:
     x = 1.0
     y = 0.0
@@ -125,13 +125,13 @@ def _normal_tail(st: np.ndarray, u: float) -> float:
     return x - ZIG_NORM_R if u < 0.0 else ZIG_NORM_R - x
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def log_normal(st: np.ndarray, mu: float, sigma: float) -> float:
     """`LogNormal::new(mu, sigma)` sample: libm exp of `mu + sigma * z`."""
     return libm.exp(mu + sigma * standard_normal(st))
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def poisson_small(st: np.ndarray, exp_neg_lambda: float) -> int:
     """`Poisson(lambda)` for lambda < 12 (Knuth): multiply uniforms until the product is <= exp(-lambda)."""
     k = 0

@@ -21,7 +21,7 @@ SCORE_REL_GAP_TOL = 1e-2
 CTX_ROUTER_BUY, CTX_ROUTER_SELL = 3, 4
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy", inline="always")
 def _split(side, total, alpha, sub, ibuf, fns, norm, fee_bps, pts, cnt):  # type: ignore[no-untyped-def]
     """(in_sub, in_norm, out_sub, out_norm, score) of the split alpha; the submission point is recorded."""
     a = min(max(alpha, 0.0), 1.0)
@@ -37,14 +37,14 @@ def _split(side, total, alpha, sub, ibuf, fns, norm, fee_bps, pts, cnt):  # type
     return in_sub, in_norm, out_sub, out_norm, (score if math.isfinite(score) else -math.inf)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _within_rel_gap(a: float, b: float) -> bool:
     if not (math.isfinite(a) and math.isfinite(b)):
         return False
     return abs(a - b) <= SCORE_REL_GAP_TOL * max(abs(a), abs(b), 1e-12)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _maximize_split(side, total, sub, ibuf, fns, norm, fee_bps, pts, cnt):  # type: ignore[no-untyped-def]
     left = 0.0
     right = 1.0
@@ -87,7 +87,7 @@ def _maximize_split(side, total, sub, ibuf, fns, norm, fee_bps, pts, cnt):  # ty
     return best
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def route_order(is_buy, size, fair, sub, ibuf, abuf, fns, step, norm, fee_bps, pts, cnt, scratch, strict):  # type: ignore[no-untyped-def]
     """Route one retail order: (edge of the submission's fill or 0, err as in arb.py)."""
     side = 0 if is_buy else 1

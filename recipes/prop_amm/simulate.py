@@ -28,11 +28,19 @@ MAX_THREADS = 8
 _ABORT_EVERY = 256
 
 
-@njit(cache=True)
-def simulate_seed(seed, n_steps, strict, fns, err, abort):  # type: ignore[no-untyped-def]
+@njit(cache=True, error_model="numpy")
+def _flag(abort, index):  # type: ignore[no-untyped-def]
+    # A benign race: a lost update only lets some later seeds run longer; errs still names the lowest seed.
+    if abort[0] == 0 or index + 1 < abort[0]:
+        abort[0] = index + 1
+
+
+@njit(cache=True, error_model="numpy")
+def simulate_seed(seed, n_steps, strict, fns, err, abort, index=0):  # type: ignore[no-untyped-def]
     """The submission's edge over one simulation; err[0..2] = (err code, step) on a shape violation.
 
-    `abort[0] != 0` (set by another seed's violation) stops the run early; its edge is then meaningless.
+    `abort[0] = k + 1` records a violation in batch position k (roughly the lowest so far): later positions stop
+    early, their edges then meaningless, while earlier ones run on, so the lowest violating seed is always found.
     """
     sigma, arrival, mean_size, fee_bps, liquidity = draw_config(seed)
     st_price = np.zeros(4, dtype=np.uint64)
@@ -53,7 +61,7 @@ def simulate_seed(seed, n_steps, strict, fns, err, abort):  # type: ignore[no-un
     price = INITIAL_PRICE
     edge = 0.0
     for step in range(n_steps):
-        if step % _ABORT_EVERY == 0 and abort[0] != 0:
+        if step % _ABORT_EVERY == 0 and abort[0] != 0 and abort[0] <= index:
             return edge
         price = gbm_step(st_price, price, sigma)
         arb_edge, code = arb_submission(
@@ -61,7 +69,7 @@ def simulate_seed(seed, n_steps, strict, fns, err, abort):  # type: ignore[no-un
         )
         if code != 0:
             err[0], err[1] = code, step
-            abort[0] = 1
+            _flag(abort, index)
             return edge
         edge += arb_edge
         arb_normalizer(price, norm, fee_bps)
@@ -72,17 +80,17 @@ def simulate_seed(seed, n_steps, strict, fns, err, abort):  # type: ignore[no-un
             )
             if code != 0:
                 err[0], err[1] = code, step
-                abort[0] = 1
+                _flag(abort, index)
                 return edge
             edge += fill_edge
     return edge
 
 
-@njit(cache=True, parallel=True)
-def simulate_batch(seeds, n_steps, strict, fns, edges, errs, abort):  # type: ignore[no-untyped-def]
-    """Every seed in parallel: edges[i] and errs[i] belong to seeds[i]."""
+@njit(cache=True, parallel=True, error_model="numpy")
+def simulate_batch(seeds, n_steps, strict, fns, edges, errs, abort, offset):  # type: ignore[no-untyped-def]
+    """Every seed in parallel: edges[i] and errs[i] belong to seeds[i], at batch position offset + i."""
     for i in prange(seeds.shape[0]):
-        edges[i] = simulate_seed(seeds[i], n_steps, strict, fns, errs[i], abort)
+        edges[i] = simulate_seed(seeds[i], n_steps, strict, fns, errs[i], abort, offset + i)
 
 
 def run_seeds(
@@ -113,7 +121,7 @@ def run_seeds(
     block = max(n_threads, int(n_threads * 2_000_000 // max(steps, 1)))  # ~seconds per block
     for start in range(0, count, block):
         stop = min(start + block, count)
-        simulate_batch(seeds[start:stop], steps, strict, fns, edges[start:stop], errs[start:stop], abort)
+        simulate_batch(seeds[start:stop], steps, strict, fns, edges[start:stop], errs[start:stop], abort, start)
         if abort[0]:
             _raise_violation(seeds, errs)
         if on_block is not None:

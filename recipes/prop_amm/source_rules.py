@@ -153,12 +153,11 @@ def check_source(src: str) -> list[Token]:
             raise RecipeError(f"source check failed: `{tok.text}!` is not allowed (line {tok.line})")
         if tok.text == "extern" and nxt is not None and nxt.text == "crate":
             raise RecipeError(f"source check failed: `extern crate` is not allowed (line {tok.line})")
-        if tok.text == "mod" and nxt is not None and nxt.kind == "ident" and k + 2 < len(tokens):
-            if tokens[k + 2].text == ";":
-                raise RecipeError(
-                    f"source check failed: external module file `mod {nxt.text};` is not allowed (line {tok.line}); "
-                    "submit a single lib.rs"
-                )
+        if tok.text == "mod" and nxt is not None and k + 2 < len(tokens) and tokens[k + 2].text == ";":
+            raise RecipeError(
+                f"source check failed: external module file `mod {nxt.text};` is not allowed (line {tok.line}); "
+                "submit a single lib.rs"
+            )
     if not _top_level_fn(tokens, "compute_swap"):
         raise RecipeError("source check failed: no top-level `fn compute_swap(data: &[u8]) -> u64`")
     return tokens

@@ -194,10 +194,11 @@ class LoadedStrategy:
     build: NativeBuild
     fns: np.ndarray
     lib: ctypes.CDLL
+    _panics: ctypes._CFuncPtr
 
     def panic_count(self) -> int:
         """Strategy calls that panicked (and were answered with 0 / no storage change)."""
-        return int(self.lib.__prop_amm_panic_count())
+        return int(self._panics())
 
 
 _loaded: dict[Path, LoadedStrategy] = {}
@@ -208,10 +209,11 @@ def load(build: NativeBuild) -> LoadedStrategy:
     if build.library in _loaded:
         return _loaded[build.library]
     lib = ctypes.CDLL(str(build.library))
-    lib.__prop_amm_panic_count.restype = ctypes.c_uint64
-    addresses = [ctypes.cast(getattr(lib, f"__prop_amm_{n}_export"), ctypes.c_void_p).value for n in _EXPORTS]
+    panics = lib["__prop_amm_panic_count"]
+    panics.restype = ctypes.c_uint64
+    addresses = [ctypes.cast(lib[f"__prop_amm_{n}_export"], ctypes.c_void_p).value for n in _EXPORTS]
     fns = np.array([*addresses, 1 if build.has_after_swap else 0], dtype=np.int64)
-    loaded = LoadedStrategy(build, fns, lib)
+    loaded = LoadedStrategy(build, fns, lib, panics)
     _loaded[build.library] = loaded
     return loaded
 

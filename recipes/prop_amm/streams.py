@@ -11,7 +11,7 @@ from recipes.prop_amm import libm, rng
 from recipes.prop_amm.config import GBM_DT, GBM_MU, RETAIL_BUY_PROB, RETAIL_SIZE_SIGMA
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def gbm_step(st: np.ndarray, price: float, sigma: float) -> float:
     """S * exp((mu - sigma^2/2) dt + sigma sqrt(dt) Z), with std's (glibc) exp as the reference's engine uses."""
     z = rng.standard_normal(st)
@@ -19,33 +19,33 @@ def gbm_step(st: np.ndarray, price: float, sigma: float) -> float:
     return price * math.exp(drift + sigma * math.sqrt(GBM_DT) * z)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def size_params(mean_size: float) -> tuple[float, float]:
     """(mu_ln, sigma) of the log-normal order size whose mean is `mean_size` (std's ln)."""
     sigma = max(RETAIL_SIZE_SIGMA, 0.01)
     return math.log(max(mean_size, 0.01)) - 0.5 * sigma * sigma, sigma
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def poisson_threshold(arrival_rate: float) -> float:
     """exp(-lambda) as rand_distr's Poisson::new computes it (libm), for lambda = max(rate, 0.01)."""
     return libm.exp(-max(arrival_rate, 0.01))
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def order_count(st: np.ndarray, threshold: float) -> int:
     """How many retail orders arrive this step."""
     return rng.poisson_small(st, threshold)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def next_order(st: np.ndarray, mu_ln: float, sigma: float) -> tuple[float, bool]:
     """(size in Y, is_buy) of the next order: the size draw comes first."""
     size = rng.log_normal(st, mu_ln, sigma)
     return size, rng.gen_f64(st) < RETAIL_BUY_PROB
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def gbm_path(seed: np.uint64, sigma: float, steps: int) -> np.ndarray:
     """The first `steps` fair prices of a seed's price stream (for tests and traces)."""
     st = np.zeros(4, dtype=np.uint64)
@@ -58,7 +58,7 @@ def gbm_path(seed: np.uint64, sigma: float, steps: int) -> np.ndarray:
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def retail_path(seed: np.uint64, arrival_rate: float, mean_size: float, steps: int) -> np.ndarray:
     """Rows (step, size, is_buy) of the orders of the first `steps` steps (retail stream seed + 1)."""
     st = np.zeros(4, dtype=np.uint64)

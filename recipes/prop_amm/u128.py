@@ -15,9 +15,10 @@ ONE = np.uint64(1)
 S32 = np.uint64(32)
 S63 = np.uint64(63)
 TWO64 = 18446744073709551616.0
+_TWO50 = 1125899906842624.0
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def mul64(a: np.uint64, b: np.uint64) -> tuple[np.uint64, np.uint64]:
     """The full 128-bit product a*b as (hi, lo)."""
     a0 = a & M32
@@ -33,7 +34,7 @@ def mul64(a: np.uint64, b: np.uint64) -> tuple[np.uint64, np.uint64]:
     return hi, lo
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def add128(ah: np.uint64, al: np.uint64, bh: np.uint64, bl: np.uint64) -> tuple[np.uint64, np.uint64]:
     """a + b mod 2^128."""
     lo = al + bl
@@ -41,22 +42,24 @@ def add128(ah: np.uint64, al: np.uint64, bh: np.uint64, bl: np.uint64) -> tuple[
     return ah + bh + carry, lo
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def sub128(ah: np.uint64, al: np.uint64, bh: np.uint64, bl: np.uint64) -> tuple[np.uint64, np.uint64]:
     """a - b mod 2^128."""
     borrow = ONE if al < bl else ZERO
     return ah - bh - borrow, al - bl
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def lt128(ah: np.uint64, al: np.uint64, bh: np.uint64, bl: np.uint64) -> bool:
     """a < b."""
     return ah < bh or (ah == bh and al < bl)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def div_small(h: np.uint64, lo: np.uint64, d: np.uint64) -> np.uint64:
     """floor((h:lo) / d) for 0 < d < 2^32, when the quotient fits in 64 bits (schoolbook on 32-bit limbs)."""
+    if h == ZERO:
+        return lo // d
     r = ZERO
     q = ZERO
     for limb in (h >> S32, h & M32, lo >> S32, lo & M32):
@@ -66,12 +69,12 @@ def div_small(h: np.uint64, lo: np.uint64, d: np.uint64) -> np.uint64:
     return q
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _to_float(h: np.uint64, lo: np.uint64) -> float:
     return float(h) * TWO64 + float(lo)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _div_bitwise(nh: np.uint64, nl: np.uint64, dh: np.uint64, dl: np.uint64) -> np.uint64:
     # Restoring division, one quotient bit per round: exact for any operands, used only near 2^128.
     rh = ZERO
@@ -89,19 +92,22 @@ def _div_bitwise(nh: np.uint64, nl: np.uint64, dh: np.uint64, dl: np.uint64) -> 
     return q
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def div_u64(nh: np.uint64, nl: np.uint64, dh: np.uint64, dl: np.uint64) -> np.uint64:
     """floor(n / d) for d > 0, when the quotient is known to fit in 64 bits.
 
-    A float estimate is corrected with exact 128-bit remainders: the estimate is within ~2^13 of the quotient, one
-    float step of the remainder brings it within 2, and the last loops make it exact.
+    A float estimate is corrected with exact 128-bit remainders: the estimate is within ~2^13 of the quotient (within
+    2 when the quotient is below 2^50, the usual case), float steps of the remainder bring it within 2, and the last
+    loops make it exact.
     """
     if nh >> np.uint64(62) != ZERO:
         return _div_bitwise(nh, nl, dh, dl)
+    if nh == ZERO and dh == ZERO:
+        return nl // dl
     df = _to_float(dh, dl)
     qf = _to_float(nh, nl) / df
     q = U64_MAX if qf >= TWO64 else np.uint64(qf)
-    for _ in range(2):
+    for _ in range(0 if qf < _TWO50 else 2):
         ph, pl = mul64(q, dl)
         ph = ph + q * dh
         rh, rl = sub128(nh, nl, ph, pl)

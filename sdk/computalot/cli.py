@@ -12,6 +12,8 @@ import click
 from rich.table import Table
 
 from . import _render as render
+from ._artifacts_cli import artifacts
+from ._money_cli import COMMANDS as MONEY_COMMANDS
 from ._version import __version__
 from .client import ComputalotClient
 from .errors import ComputalotError, NotFound, PaymentRequired, ValidationError
@@ -271,6 +273,11 @@ def docs(state: _State, llm: bool) -> None:
         return
     base = state.client.controller_url
     render.echo_lines(f"{base}{path}" for path in ("/docs", "/llms.txt", "/llms-full.txt", "/api/v1/docs"))
+
+
+cli.add_command(artifacts)
+for _command in MONEY_COMMANDS:
+    cli.add_command(_command)
 
 
 def main() -> None:

@@ -5,13 +5,15 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 
+from . import _artifacts, _money
 from ._version import __version__
 from .errors import ConnectionFailed, from_response
 from .streams import StreamEvent, follow
@@ -243,6 +245,97 @@ class ComputalotClient:
             content=body,
             headers={"Content-Type": "application/gzip"},
         )
+
+    # -- artifacts ---------------------------------------------------------------------------------------------
+
+    def upload_artifact(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        filename: str | None = None,
+        progress: bool = True,
+        method: str = "auto",
+        part_size: int | None = None,
+        on_part: Callable[[int], None] | None = None,
+    ) -> dict[str, Any]:
+        """Upload a file as an artifact: `{id, sha256, size, filename, created_at}` (the same id for the same bytes).
+
+        `method` "auto" sends files under 64 MiB in one raw request and larger ones as a resumable multipart
+        upload: its progress is kept in `~/.cache/computalot/uploads`, so running the same upload again after an
+        interruption sends only the parts the server lacks. "direct" hashes the file first and uploads it to a
+        signed URL. `on_part(number)` is called after each part of a multipart upload.
+        """
+        return _artifacts.upload(
+            self, path, filename=filename, progress=progress, method=method, part_size=part_size, on_part=on_part
+        )
+
+    def download_artifact(self, artifact_id: str, path: str | os.PathLike[str], *, progress: bool = False) -> Path:
+        """Stream an artifact to `path` (verified against its sha256); a partial `path.part` is resumed with Range."""
+        return _artifacts.download(self, artifact_id, path, progress=progress)
+
+    def list_artifacts(self, limit: int = 50, before: str | None = None, prefix: str | None = None) -> dict[str, Any]:
+        """`GET /api/v1/artifacts`, newest first: `{"artifacts": [...], "next_before": cursor or None}`."""
+        return self._json("GET", "/api/v1/artifacts", params=_params(limit=limit, before=before, prefix=prefix))
+
+    def get_artifact(self, artifact_id: str) -> dict[str, Any]:
+        """`GET /api/v1/artifacts/:id/meta`: the artifact's metadata, without its bytes."""
+        return self._json("GET", f"/api/v1/artifacts/{_seg(artifact_id)}/meta")
+
+    def delete_artifact(self, artifact_id: str) -> dict[str, Any]:
+        """`DELETE /api/v1/artifacts/:id`."""
+        return self._json("DELETE", f"/api/v1/artifacts/{_seg(artifact_id)}")
+
+    # -- money -------------------------------------------------------------------------------------------------
+
+    def list_presets(self) -> dict[str, Any]:
+        """`GET /api/v1/presets`: `{"presets": [{name, profile, requirements, usd_per_hour}], "recipes": [...]}`."""
+        return self._json("GET", "/api/v1/presets")
+
+    def get_balance(self) -> dict[str, Any]:
+        """`GET /api/v1/account/balance`: `ledger_balance_usd`, `held_usd`, `available_usd`."""
+        return self._json("GET", "/api/v1/account/balance")
+
+    def list_holds(self) -> dict[str, Any]:
+        """`GET /api/v1/account/holds`: the active holds of your jobs."""
+        return self._json("GET", "/api/v1/account/holds")
+
+    def list_ledger(self, limit: int = 50, before: int | None = None) -> dict[str, Any]:
+        """`GET /api/v1/account/ledger`, newest first: `{"entries": [...], "next_before": cursor or None}`."""
+        return self._json("GET", "/api/v1/account/ledger", params=_params(limit=limit, before=before))
+
+    def list_quotes(self) -> dict[str, Any]:
+        """`GET /api/v1/account/quotes`: open top-up and shortfall quotes."""
+        return self._json("GET", "/api/v1/account/quotes")
+
+    def create_topup_quote(self, amount_usd: float | str) -> dict[str, Any]:
+        """`POST /api/v1/account/quotes/topup` (a 402 by design): `{quote, x402Version, accepts, ...}`."""
+        return _money.create_topup_quote(self, amount_usd)
+
+    def pay_quote_x402(self, quote_id: str, private_key: str) -> dict[str, Any]:
+        """Pay a quote with USDC signed by `private_key` (x402); needs `pip install 'computalot[x402]'`.
+
+        Returns `{quote, credited_usd, transaction, network, payer, balance, payment_response}`.
+        """
+        return _money.pay_quote(self, quote_id, private_key)
+
+    def top_up_x402(self, amount_usd: float | str, private_key: str) -> dict[str, Any]:
+        """Create a top-up quote of `amount_usd` and pay it (see `pay_quote_x402`)."""
+        quote = self.create_topup_quote(amount_usd)["quote"]
+        return self.pay_quote_x402(quote["id"], private_key)
+
+    def init_project(self, name: str) -> dict[str, Any]:
+        """`POST /api/v1/projects/:name/init` (202); raises `PaymentRequired` below $5 available."""
+        return self._json("POST", f"/api/v1/projects/{_seg(name)}/init")
+
+    # -- identity and feedback ---------------------------------------------------------------------------------
+
+    def sign_in_with_wallet(self, private_key: str, chain: str = "base") -> dict[str, Any]:
+        """Sign in with a whitelisted wallet; later calls use the `fls_` session token (24 h) it returns."""
+        return _money.sign_in(self, private_key, chain)
+
+    def send_feedback(self, type: str, title: str, description: str) -> dict[str, Any]:
+        """`POST /api/v1/feedback`: type is bug, feature_request, provisioning or job_type_request."""
+        return self._json("POST", "/api/v1/feedback", json={"type": type, "title": title, "description": description})
 
     # -- public ------------------------------------------------------------------------------------------------
 

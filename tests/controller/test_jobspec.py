@@ -544,7 +544,7 @@ rank_bys = (
 
 
 @st.composite
-def typed_fields(draw: Any, job_type: str, shape: str | None, batch: int) -> dict[str, Any]:
+def typed_fields(draw: Any, job_type: str, batch: int) -> dict[str, Any]:
     """The fields of a valid sweep, map_reduce or benchmark job."""
     if job_type == "sweep":
         return {
@@ -615,8 +615,9 @@ def submissions(draw: Any) -> tuple[dict[str, Any], str | None]:
         submission["merge"] = draw(st.fixed_dictionaries({}, optional={"key_field": names, "weight_field": names}))
     else:
         submission.pop("fan_out", None)
-        submission.update(draw(typed_fields(job_type, shape, batch)))
-    submission["payload"] = payload
+        submission.update(draw(typed_fields(job_type, batch)))
+    if job_type not in ("sweep", "benchmark"):  # they take fixed_payload / shared_payload instead
+        submission["payload"] = payload
     submission["timeout_s"] = draw(st.integers(min_value=1, max_value=86_400))
     submission["max_retries"] = draw(st.integers(min_value=0, max_value=10))
     submission["priority"] = draw(st.sampled_from(["high", "normal", "low"]))

@@ -176,6 +176,20 @@ def test_keyed_by_values_uses_each_value_as_a_string() -> None:
     assert merge("keyed", plan, [{"r": 1}, {"r": 2}, None]) == {"small": {"r": 1}, "3": {"r": 2}, "0.5": None}
 
 
+def test_keyed_by_booleans_and_null_writes_them_as_json_like_item_keys() -> None:
+    # Given a by fan-out over JSON true, false and null, and items keyed by the same values
+    by = Plan(payload={"flag": [True, False, None]}, fan_out=FanOut(by="flag"))
+    items = Plan(payload={}, fan_out=FanOut(items=({"k": True}, {"k": False}, {"k": None})))
+
+    # When merged with keyed
+    by_keys = list(merge("keyed", by, [1, 2, 3]))
+    item_keys = list(merge("keyed", items, [1, 2, 3], {"key_field": "k"}))
+
+    # Then both spell the keys as JSON does ("true", "false", "null"), not as Python does ("True", "None")
+    assert item_keys == ["true", "false", "null"]
+    assert by_keys == item_keys
+
+
 def test_keyed_items_use_the_key_field_else_the_index() -> None:
     # Given items with a string name, a numeric name, and one without a name
     plan = Plan(payload={}, fan_out=FanOut(items=({"name": "a"}, {"name": 7}, {"other": 1})))
@@ -423,6 +437,16 @@ def test_a_benchmark_aggregate_summarises_candidates_and_aliases_the_best() -> N
     assert agg.value["candidates"]["z"]["n"] == 1
     assert [row["candidate"] for row in agg.value["ranking"]] == ["y", "z", "x"]
     assert agg.aliases == {"best_candidate": "y", "best_mean": 15.0}
+
+
+def test_a_benchmark_where_no_candidate_has_the_ranked_value_has_no_best_alias() -> None:
+    # Given a benchmark whose tasks all failed (so no candidate has a mean of v)
+    agg = aggregate(BENCH_SPEC, plan_job(BENCH_SPEC), [None] * 6)
+
+    # Then, as for a sweep without a best, no candidate is aliased as the best (the first one ranks first only
+    # because every candidate ranks last)
+    assert [row["mean"] for row in agg.value["ranking"]] == [None, None, None]
+    assert agg.aliases == {}
 
 
 def test_a_map_reduce_aggregate_reduces_the_maps_and_aliases_every_field() -> None:

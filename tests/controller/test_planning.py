@@ -253,7 +253,6 @@ def test_a_sweep_is_one_task_per_combination_over_the_fixed_payload() -> None:
             "type": "sweep",
             "parameters": {"lr": [0.1, 0.01], "depth": [2, 4]},
             "fixed_payload": {"epochs": 3, "depth": 1},
-            "payload": {"ignored": True},
         }
     )
 

@@ -148,12 +148,32 @@ def test_summary_describes_offers_without_agent_ids_or_hosts() -> None:
             "profiles": ["gpu"],
             "runtimes": ["process"],
             "recipes": ["r"],
+            "features": [],
             "cpu": 16,
             "memory_mb": 64000,
             "gpu_count": 2,
         }
     ]
     assert "gpu07" not in repr(summary)
+
+
+def test_recipe_capable_needs_the_recipe_and_every_feature() -> None:
+    # Given live agents offering a recipe with and without a host feature, and a stale one with both
+    registry = AgentRegistry(ttl_s=TTL)
+    now = time.monotonic()
+    registry.update(heartbeat("plain", recipes=("amm",)), now=now)
+    registry.update(heartbeat("rusty", recipes=("amm", "other"), features=("cargo", "llvm")), now=now)
+    registry.update(heartbeat("old", recipes=("amm",), features=("cargo",)), now=now - TTL - 60)
+
+    def ids(recipe: str, features: tuple[str, ...] = ()) -> list[str]:
+        return sorted(h.agent_id for h in registry.recipe_capable(recipe, features))
+
+    # Then only live agents with the recipe and all the features are capable
+    assert ids("amm") == ["plain", "rusty"]
+    assert ids("amm", ("cargo",)) == ["rusty"]
+    assert ids("amm", ("cargo", "llvm")) == ["rusty"]
+    assert ids("amm", ("cargo", "gcc")) == []
+    assert ids("packing") == []
 
 
 def test_summary_lists_no_presets_for_an_agent_too_small_for_any() -> None:

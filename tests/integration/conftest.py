@@ -48,7 +48,10 @@ def distributed(request: pytest.FixtureRequest, postgres_db_url: str, tmp_path: 
     broker_url = request.getfixturevalue("fresh_redis_url" if request.param == "redis" else "amqp_url")
     admin_args = [str(BIN / "computalot-admin"), "--database-url", postgres_db_url]
     created = subprocess.run(
-        [*admin_args, "create-account", "ops", "--role", "admin"], capture_output=True, text=True, check=True
+        [*admin_args, "create-account", "ops", "--role", "admin", "--credit-usd", "1000"],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     admin_token = created.stdout.strip().splitlines()[-1]
     port = free_port()
