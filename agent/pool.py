@@ -70,6 +70,8 @@ class RecipeRequest:
     timeout_s: float
     output_dir: Path
     inputs: dict[str, str] = field(default_factory=dict)
+    #: where every output line is also written (uploaded as the task's full output)
+    log_path: Path | None = None
 
 
 class RecipePool:
@@ -194,6 +196,9 @@ class RecipeRun:
         elif isinstance(frame, Output):
             for line in frame.lines:
                 self.tail.add(line)
+            if self.request.log_path is not None:
+                with self.request.log_path.open("a", encoding="utf-8") as log:
+                    log.writelines(line + "\n" for line in frame.lines)
             self.on_output(frame.stream, frame.lines)
         elif isinstance(frame, Publish):
             try:

@@ -219,7 +219,15 @@ class Agent:
         """The recipe on a warm worker of this agent's pool."""
         if message.recipe not in self.recipes:
             raise KeyError(f"this agent does not offer the {message.recipe!r} recipe")
-        request = RecipeRequest(payload=message.payload, timeout_s=message.timeout_s, output_dir=scratch / "artifacts")
+        recipe = self.recipes[message.recipe]
+        refs = [message.payload[f] for f in recipe.artifact_inputs if isinstance(message.payload.get(f), str)]
+        request = RecipeRequest(
+            payload=message.payload,
+            timeout_s=message.timeout_s,
+            output_dir=scratch / "artifacts",
+            inputs={ref: str(self.artifacts.ensure(ref)) for ref in refs},
+            log_path=scratch / LOG_NAME,
+        )
         return RecipeRun(
             self.pool,
             message.recipe,

@@ -7,7 +7,9 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 from broker.queues import recipe_key
+from controller.artifacts.refs import validate_refs
 from controller.errors import NoCapableWorkers, ValidationFailed, field_error
+from controller.models import Account
 from controller.planning import Plan
 from controller.registry import AgentRegistry
 from recipes import Recipe, registry
@@ -35,17 +37,20 @@ def payload_errors(recipe: Recipe, payload: Any) -> list[dict[str, str]]:
     return errors
 
 
-def check_recipe_job(recipe: Recipe, plan: Plan) -> str:
+def check_recipe_job(recipe: Recipe, plan: Plan, account: Account | None = None) -> str:
     """Validate the payloads the tasks will receive; returns the operation (tasks of one job share it).
 
     The first and last task payloads are checked, so a fan-out that breaks the schema (e.g. `by` turning
-    a list of candidates into single candidates) is caught at submit.
+    a list of candidates into single candidates) is caught at submit. With `account`, every artifact
+    input (`*_ref`) must be one of its artifacts.
     """
-    indices = sorted({0, plan.task_count - 1})
-    for index in indices:
-        errors = payload_errors(recipe, plan.task_payload(index))
+    for index in sorted({0, plan.task_count - 1}):
+        payload = plan.task_payload(index)
+        errors = payload_errors(recipe, payload)
         if errors:
             raise ValidationFailed(errors)
+        if account is not None:
+            validate_refs(account, payload, recipe.artifact_inputs)
     return plan.task_payload(0).get("operation", "")
 
 

@@ -131,7 +131,7 @@ class _Target:
 def _target(app: web.Application, account: Account, spec: JobSpec) -> _Target:
     if spec.recipe is not None:
         recipe = find_recipe(spec.recipe)
-        operation = check_recipe_job(recipe, plan_job(spec))
+        operation = check_recipe_job(recipe, plan_job(spec), account)
         return _Target(None, None, [], recipe_queue_key(recipe, operation, app[REGISTRY]), runtime="recipe")
     project = Project.get_or_none(Project.account == account.id, Project.name == spec.project)
     if project is None:

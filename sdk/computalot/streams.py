@@ -106,9 +106,10 @@ def follow(
       ConnectionFailed: the connection kept dropping `max_reconnects` times in a row (or once, without
         `reconnect`).
     """
-    parser = SSEParser()
+    retry_ms = 2000
     failures = 0
     while True:
+        parser = SSEParser()  # a fresh one per connection: a line cut by the drop must not leak into the next
         try:
             for event in _read_once(http, path, params, last_event_id, read_timeout_s, parser):
                 failures = 0
@@ -123,12 +124,13 @@ def follow(
         except (httpx.TransportError, ServiceUnavailable) as exc:
             problem = f"{type(exc).__name__}: {exc}"
         failures += 1
+        retry_ms = parser.retry_ms or retry_ms
         if not reconnect or failures > max_reconnects:
             raise ConnectionFailed(
                 f"stream {path} dropped ({problem}); last event id {last_event_id}",
                 recommended_action="Call again with last_event_id to resume where it stopped.",
             )
-        delay_s = min(30.0, (parser.retry_ms or 2000) / 1000 * failures)
+        delay_s = min(30.0, retry_ms / 1000 * failures)
         logger.info("stream %s dropped (%s); resuming after id %s in %.1fs", path, problem, last_event_id, delay_s)
         time.sleep(delay_s)
 

@@ -27,8 +27,8 @@ def _modules() -> tuple[Any, Any]:
 
 def subscribe(
     endpoint: str, account_id: str, job_id: str | None = None, *, timeout_s: float | None = None
-) -> Iterator[dict[str, Any]]:
-    """Yield `{seq, kind, job_id, data, created_at}` for each event of the account (or of `job_id`).
+) -> Subscriber:
+    """Subscribe now to the events of the account (or of `job_id`); iterate the result to receive them.
 
     Parameters:
       endpoint: the publisher, e.g. `tcp://127.0.0.1:5570`.
@@ -38,26 +38,49 @@ def subscribe(
 
     Raises:
       ImportError: the `zmq` extra is not installed.
-      TimeoutError: nothing arrived within `timeout_s`.
     """
-    zmq, msgpack = _modules()
-    ctx = zmq.Context()
-    socket = ctx.socket(zmq.SUB)
-    socket.setsockopt(zmq.LINGER, 0)
-    socket.setsockopt(zmq.SUBSCRIBE, f"{account_id}/{job_id or ''}".encode())
-    socket.connect(endpoint)
-    poller = zmq.Poller()
-    poller.register(socket, zmq.POLLIN)
-    timeout_ms = None if timeout_s is None else int(timeout_s * 1000)
-    try:
+    return Subscriber(endpoint, account_id, job_id, timeout_s=timeout_s)
+
+
+class Subscriber:
+    """An open SUB socket; yields `{seq, kind, job_id, data, created_at}` maps. Close it (or use `with`)."""
+
+    def __init__(self, endpoint: str, account_id: str, job_id: str | None = None, *, timeout_s: float | None) -> None:
+        zmq, self._msgpack = _modules()
+        self.endpoint, self.job_id, self.timeout_s = endpoint, job_id, timeout_s
+        self._ctx = zmq.Context()
+        self._socket = self._ctx.socket(zmq.SUB)
+        self._socket.setsockopt(zmq.LINGER, 0)
+        self._socket.setsockopt(zmq.SUBSCRIBE, f"{account_id}/{job_id or ''}".encode())
+        self._socket.connect(endpoint)
+        self._poller = zmq.Poller()
+        self._poller.register(self._socket, zmq.POLLIN)
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return self
+
+    def __next__(self) -> dict[str, Any]:
+        """The next event.
+
+        Raises:
+          TimeoutError: nothing arrived within `timeout_s`.
+        """
+        timeout_ms = None if self.timeout_s is None else int(self.timeout_s * 1000)
         while True:
-            if not poller.poll(timeout_ms):
-                raise TimeoutError(f"no event from {endpoint} within {timeout_s}s")
-            _topic, body = socket.recv_multipart()
-            event = msgpack.unpackb(body, raw=False)
-            # The topic is a prefix match: job_abc would also match job_abcd, so compare the id itself.
-            if job_id is None or event.get("job_id") == job_id:
-                yield event
-    finally:
-        socket.close()
-        ctx.term()
+            if not self._poller.poll(timeout_ms):
+                raise TimeoutError(f"no event from {self.endpoint} within {self.timeout_s}s")
+            _topic, body = self._socket.recv_multipart()
+            event = self._msgpack.unpackb(body, raw=False)
+            # The topic is a prefix match (job_abc would match job_abcd): compare the id itself.
+            if self.job_id is None or event.get("job_id") == self.job_id:
+                return event
+
+    def close(self) -> None:
+        self._socket.close()
+        self._ctx.term()
+
+    def __enter__(self) -> Subscriber:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

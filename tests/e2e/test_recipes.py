@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from computalot import ComputalotClient, ValidationError
 
@@ -91,3 +93,22 @@ def test_a_running_recipe_job_can_be_cancelled(client: ComputalotClient):
     # the warm worker was killed with the task: the next job still runs on a fresh one
     after = client.submit_recipe("packing", {"operation": "eval", "candidate": GRID}, timeout_s=300)
     assert client.wait(after["id"], timeout_s=300)["status"] == "completed"
+
+
+def test_artifact_inputs_reach_the_recipe_and_other_accounts_artifacts_are_refused(
+    embedded: Platform, client: ComputalotClient, tmp_path
+):
+    # Given a candidate stored as an artifact of the caller
+    path = tmp_path / "grid.json"
+    path.write_text(json.dumps(GRID))
+    artifact = client.upload_artifact(path, progress=False)
+    # When an eval job names it in candidate_ref
+    job = client.submit_recipe("packing", {"operation": "eval", "candidate_ref": artifact["id"]})
+    results = client.wait(job["id"], timeout_s=300)
+    # Then the recipe scored the file's candidate
+    assert results["aggregate_result"][0]["score"] == pytest.approx(reference_score(GRID)["radius"], abs=1e-6)
+    # And another account cannot name it
+    stranger = ComputalotClient(embedded.url, embedded.new_token())
+    with pytest.raises(ValidationError) as caught:
+        stranger.submit_recipe("packing", {"operation": "eval", "candidate_ref": artifact["id"]})
+    assert caught.value.fields[0]["field"] == "payload.candidate_ref"
