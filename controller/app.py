@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import time
 from collections.abc import AsyncIterator
 
 import dramatiq
@@ -23,6 +21,7 @@ from controller.feedback import routes as feedback_routes
 from controller.hub import Hub
 from controller.identity import routes as identity_routes
 from controller.metrics import METRICS, Metrics, metrics_middleware
+from controller.reaper import Reaper
 from controller.registry import AgentRegistry
 from controller.results import start_results_worker
 from controller.routes import (
@@ -145,29 +144,11 @@ async def _runtime(app: web.Application) -> AsyncIterator[None]:
     dispatcher.start()
     callbacks.start()
     worker = start_results_worker(broker, store, on_applied)
-    reaper = asyncio.create_task(_reap_forever(app))
+    reaper = Reaper(store, registry, dispatcher)
+    reaper.start()
     yield
-    reaper.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await reaper
+    await reaper.stop()
     worker.stop()
     await callbacks.stop()
     await dispatcher.stop()
     await hub.stop()
-
-
-async def _reap_forever(app: web.Application) -> None:
-    """Requeue tasks of agents that stopped heartbeating (a lost agent does not spend the job's retries)."""
-    registry, store, settings = app[REGISTRY], app[STORE], app[SETTINGS]
-    while True:
-        await asyncio.sleep(settings.agent_ttl_s / 2)
-        if not registry.has_history():
-            continue
-        try:
-            requeued = await store.write(jobs.reap_lost_tasks, registry.is_live, time.time() - settings.agent_ttl_s)
-        except Exception:
-            logger.exception("reaping lost tasks failed; retrying next round")
-            continue
-        if requeued:
-            logger.warning("requeued %d tasks of lost agents", len(requeued))
-            app[DISPATCHER].wake()

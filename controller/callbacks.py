@@ -7,7 +7,6 @@ never loses one; delivery runs in the background and never holds up the job.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import hmac
 import ipaddress
@@ -19,6 +18,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from controller.background import BackgroundLoop
 from controller.db import Store
 from controller.models import Account, Callback, Job
 
@@ -85,39 +85,23 @@ def _record(callback_id: int, delivered: bool, error: str | None, final: bool = 
     callback.save()
 
 
-class CallbackSender:
+class CallbackSender(BackgroundLoop):
     """Delivers due callbacks every second (or when woken)."""
 
     def __init__(self, store: Store, allow_private: bool, timeout_s: float = 10.0) -> None:
+        super().__init__()
         self.store = store
         self.allow_private = allow_private
         self._http = httpx.AsyncClient(timeout=timeout_s, follow_redirects=False)
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-
-    def wake(self) -> None:
-        self._wake.set()
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run())
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await super().stop()
         await self._http.aclose()
 
-    async def _run(self) -> None:
-        while True:
-            try:
-                due = await self.store.read(_due, time.time(), 50)
-                await asyncio.gather(*(self._deliver(cb, secret) for cb, secret in due))
-            except Exception:
-                logger.exception("delivering callbacks failed; retrying shortly")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=1.0)
-            self._wake.clear()
+    async def run_once(self) -> bool:
+        due = await self.store.read(_due, time.time(), 50)
+        await asyncio.gather(*(self._deliver(cb, secret) for cb, secret in due))
+        return len(due) == 50
 
     async def _deliver(self, callback: Callback, secret: str) -> None:
         body = json.dumps(callback.body, separators=(",", ":"), sort_keys=True).encode()

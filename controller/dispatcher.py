@@ -8,7 +8,6 @@ agents' claim turns the duplicate into a no-op) instead of losing the task.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
@@ -19,6 +18,7 @@ from broker.messages import TaskMessage
 from broker.queues import recipe_queue, task_queue
 from broker.transport import send_task
 from controller import jobs
+from controller.background import BackgroundLoop
 from controller.db import Store
 from controller.jobspec import spec_from_json
 from controller.models import Job, Task
@@ -45,42 +45,23 @@ def send_batch(broker: dramatiq.Broker, batch: list[tuple[TaskMessage, str, str]
         send_task(broker, message, queue, priority)
 
 
-class Dispatcher:
+class Dispatcher(BackgroundLoop):
     """Sends pending task attempts to the broker whenever woken, and every second regardless."""
 
     def __init__(self, store: Store, broker: dramatiq.Broker) -> None:
+        super().__init__()
         self.store = store
         self.broker = broker
-        self._wake = asyncio.Event()
         self._plans: OrderedDict[str, Plan] = OrderedDict()
         # The broker client is blocking (pika, redis-py); one thread keeps its connection.
         self._sender = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dispatch")
-        self._task: asyncio.Task[None] | None = None
-
-    def wake(self) -> None:
-        self._wake.set()
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run())
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await super().stop()
         self._sender.shutdown(wait=True)
 
-    async def _run(self) -> None:
-        while True:
-            try:
-                sent = await self.dispatch_once()
-            except Exception:
-                logger.exception("dispatching tasks failed; retrying shortly")
-                sent = 0
-            if sent < BATCH:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=1.0)
-                self._wake.clear()
+    async def run_once(self) -> bool:
+        return await self.dispatch_once() == BATCH
 
     async def dispatch_once(self) -> int:
         """Send one batch of pending attempts; returns how many were sent."""

@@ -81,6 +81,8 @@ class Subscription:
         self.capacity = capacity
         self.overflowed = False
         self.closed = False
+        #: where the feed files it: (index, job or project id)
+        self.keys: list[tuple[dict[str, set[Subscription]], str]] = []
         self._events: deque[FeedEvent] = deque()
         self._ready = asyncio.Event()
 
@@ -165,17 +167,19 @@ class EventFeed:
     ) -> Subscription:
         """A subscription to the events of `jobs` and/or `project` that `match` accepts."""
         sub = Subscription(match)
-        for job_id in jobs:
-            self._by_job.setdefault(job_id, set()).add(sub)
+        sub.keys = [(self._by_job, job_id) for job_id in jobs]
         if project is not None:
-            self._by_project.setdefault(project, set()).add(sub)
+            sub.keys.append((self._by_project, project))
+        for index, key in sub.keys:
+            index.setdefault(key, set()).add(sub)
         return sub
 
     def unsubscribe(self, sub: Subscription) -> None:
-        for index in (self._by_job, self._by_project):
-            for key in [k for k, subs in index.items() if sub in subs]:
-                index[key].discard(sub)
-                if not index[key]:
+        for index, key in sub.keys:
+            subs = index.get(key)
+            if subs is not None:
+                subs.discard(sub)
+                if not subs:
                     del index[key]
 
     @property

@@ -120,6 +120,11 @@ def _release_dependents(job: Job, now: float) -> None:
 
 def fail_job(job: Job, code: str, error: str, now: float) -> None:
     """End a job as failed as a whole: its unfinished tasks are cancelled and never start."""
+    _end_early(job, "failed", code, error, now)
+
+
+def _end_early(job: Job, status: str, code: str, error: str, now: float) -> None:
+    """End a job before its tasks did: unfinished tasks are cancelled (agents kill the running ones)."""
     holds.charge_running(job, now)
     cancelled = (
         Task.update(status="cancelled", finished_at=now)
@@ -127,10 +132,10 @@ def fail_job(job: Job, code: str, error: str, now: float) -> None:
         .execute()
     )
     job.finished_count += cancelled
-    job.status, job.finished_at = "failed", now
+    job.status, job.finished_at = status, now
     job.error_code, job.error, job.recommended_action = code, error, _recommendation(code)
     job.save()
-    record(job, "status", {"status": "failed", "error": error}, now)
+    record(job, "status", {"status": status, "error": error}, now)
     _job_ended(job, now)
 
 
@@ -422,20 +427,7 @@ def cancel_job(job_id: str) -> tuple[Job, bool]:
     job = Job.get_by_id(job_id)
     if job.status in TERMINAL_JOB:
         return job, False
-    now = time.time()
-    holds.charge_running(job, now)
-    cancelled = (
-        Task.update(status="cancelled", finished_at=now)
-        .where(Task.job == job.id, Task.status.in_(("queued", "running")))
-        .execute()
-    )
-    job.finished_count += cancelled
-    job.status, job.finished_at = "cancelled", now
-    job.error_code, job.error = "cancelled", "cancelled by the user"
-    job.recommended_action = _recommendation("cancelled")
-    job.save()
-    record(job, "status", {"status": "cancelled"}, now)
-    _job_ended(job, now)
+    _end_early(job, "cancelled", "cancelled", "cancelled by the user", time.time())
     return job, True
 
 

@@ -8,11 +8,10 @@ reconnects with `Last-Event-ID` continues exactly after the last event it receiv
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import peewee as pw
 from aiohttp import web
@@ -70,7 +69,8 @@ class Scope:
     project_id: str | None = None
     #: whether the end event maps every job to its status (watch) instead of naming one job
     many: bool = False
-    kinds: tuple[str, ...] = field(default=())
+    #: job event kinds a project stream shows
+    kinds: tuple[str, ...] = ()
 
     @property
     def ends(self) -> bool:
@@ -110,13 +110,11 @@ class Stream:
         try:
             await self.response.prepare(self.request)
             await self._write(f"retry: {RETRY_MS}\n\n".encode())
-            ended = await self._catch_up(check_end=True)
+            ended = await self._catch_up()
             while not ended and not sub.closed:
                 ended = await self._next(sub)
-        except (ConnectionResetError, ConnectionError, asyncio.CancelledError) as exc:
+        except ConnectionError as exc:  # the client left while we wrote
             logger.debug("stream of %s closed: %r", self.scope, exc)
-            if isinstance(exc, asyncio.CancelledError):
-                raise
         finally:
             self.feed.unsubscribe(sub)
         return self.response
@@ -134,14 +132,14 @@ class Stream:
             return True
         overflowed = sub.overflowed
         events = [e for e in sub.drain() if e.seq > self.last]
-        if overflowed:
-            return await self._catch_up(check_end=True)
+        if overflowed:  # some events were not kept for us: the log has them all
+            return await self._catch_up()
         await self._send(events)
         if self.scope.ends and any(e.kind in _ENDING for e in events):
-            return await self._catch_up(check_end=True)
+            return await self._catch_up()
         return False
 
-    async def _catch_up(self, check_end: bool) -> bool:
+    async def _catch_up(self) -> bool:
         """Send the log after the last id; whether every job of the stream is terminal (then `end` is sent)."""
         # Statuses first: a job seen terminal here already committed its last events, which the read below gets.
         statuses = await self.store.read(self.scope.statuses) if self.scope.ends else {}
@@ -150,7 +148,7 @@ class Stream:
             await self._send(events)
             if len(events) < BATCH:
                 break
-        if not (check_end and self.scope.ends and all(s in TERMINAL_JOB for s in statuses.values())):
+        if not (self.scope.ends and all(s in TERMINAL_JOB for s in statuses.values())):
             return False
         if self.scope.many:
             await self._write(format_end({"jobs": statuses}))

@@ -61,7 +61,7 @@ def shortfall_micro(required: int, available: int) -> int:
 
 
 def usd(micro: int) -> float:
-    """An amount as the API shows it (`*_usd`): a decimal number of dollars, exact to the micro-dollar."""
+    """An amount as the API shows it (`*_usd`): a decimal number of dollars, exact to the micro-dollar below $1e9."""
     return float(Decimal(micro) / MICRO_PER_USD)
 
 

@@ -12,12 +12,14 @@ import stat
 import tarfile
 import zipfile
 from pathlib import Path, PurePosixPath
+from typing import Literal
 
 from recipes.base import RecipeError
 
 MAX_ENTRIES = 200_000
 MAX_TOTAL_BYTES = 4 << 30
-_TAR_MAGIC = {b"\x1f\x8b": "r:gz", b"BZh": "r:bz2", b"\xfd7zXZ\x00": "r:xz"}
+TarMode = Literal["r:", "r:gz", "r:bz2", "r:xz"]
+_TAR_MAGIC: dict[bytes, TarMode] = {b"\x1f\x8b": "r:gz", b"BZh": "r:bz2", b"\xfd7zXZ\x00": "r:xz"}
 _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 
 
@@ -27,7 +29,7 @@ class UnsafeArchive(RecipeError):
     code = "unsafe_archive"
 
 
-def archive_kind(path: Path) -> str:
+def archive_kind(path: Path) -> TarMode | Literal["zip"]:
     """`zip`, or the tarfile mode that opens `path`.
 
     Raises:
@@ -75,7 +77,7 @@ def _budget(entries: int, total_bytes: int) -> None:
         raise UnsafeArchive(f"the archive expands to more than {MAX_TOTAL_BYTES >> 30} GiB")
 
 
-def _extract_tar(path: Path, mode: str, dest: Path) -> None:
+def _extract_tar(path: Path, mode: TarMode, dest: Path) -> None:
     with tarfile.open(path, mode) as tar:
         members, total = [], 0
         for member in tar:

@@ -33,7 +33,13 @@ class Invocation:
 def crytic_args(project: Project) -> list[str]:
     """crytic-compile options that read the existing build and never compile."""
     if project.kind == FOUNDRY:
-        return ["--compile-force-framework", "foundry", "--foundry-ignore-compile", "--foundry-out-directory", project.build_dir]
+        return [
+            "--compile-force-framework",
+            "foundry",
+            "--foundry-ignore-compile",
+            "--foundry-out-directory",
+            project.build_dir,
+        ]
     return [
         "--compile-force-framework",
         "hardhat",

@@ -86,7 +86,9 @@ def _render(argument: Any) -> str:
 def call(tx: dict[str, Any]) -> dict[str, Any]:
     """One call of a sequence, with a readable `call` line such as `transfer(0x10000,1001)`."""
     arguments = tx.get("arguments")
-    rendered = str(tx.get("function") or "?") + (f"({','.join(map(_render, arguments))})" if arguments is not None else "")
+    rendered = str(tx.get("function") or "?") + (
+        f"({','.join(map(_render, arguments))})" if arguments is not None else ""
+    )
     return {
         "call": rendered,
         "function": tx.get("function"),

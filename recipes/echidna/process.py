@@ -7,6 +7,7 @@ recipe's progress and output stay on one thread.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import signal
@@ -20,7 +21,8 @@ from typing import IO
 
 #: Seconds between deadline checks while waiting for output.
 POLL_S = 0.1
-#: Seconds the streams may stay open after the main process exited (a straggling child) before the group is killed.
+#: Seconds the streams may stay open after the main process exited (a straggling child) before the group is killed,
+#: and after the kill before the streams are abandoned (a process that left the group still holds them).
 LINGER_S = 2.0
 
 
@@ -41,11 +43,19 @@ def _read(stream: IO[str], name: str, lines: queue.Queue) -> None:
     lines.put((name, None))
 
 
+def _drain(lines: queue.Queue, on_line: Callable[[str, str], None]) -> None:
+    while True:
+        try:
+            name, line = lines.get_nowait()
+        except queue.Empty:
+            return
+        if line is not None:
+            on_line(name, line)
+
+
 def _signal_group(process: subprocess.Popen, sig: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):  # the group is already gone
         os.killpg(process.pid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 class _Watch:
@@ -55,23 +65,29 @@ class _Watch:
         self.process, self.stop_at, self.grace_s = process, stop_at, grace_s
         self.terminated_at: float | None = None
         self.exited_at: float | None = None
-        self.killed = False
+        self.killed_at: float | None = None
 
-    def tick(self) -> None:
+    @property
+    def killed(self) -> bool:
+        return self.killed_at is not None
+
+    def tick(self) -> bool:
+        """Signal what is due; False once the streams should be abandoned."""
         now = time.monotonic()
         if self.terminated_at is None and now >= self.stop_at:
             _signal_group(self.process, signal.SIGTERM)
             self.terminated_at = now
         elif self.terminated_at is not None and not self.killed and now >= self.terminated_at + self.grace_s:
-            self.kill()
+            self.kill(now)
         if self.exited_at is None and self.process.poll() is not None:
             self.exited_at = now
         elif self.exited_at is not None and not self.killed and now >= self.exited_at + LINGER_S:
-            self.kill()
+            self.kill(now)
+        return not (self.killed_at is not None and now >= self.killed_at + LINGER_S)
 
-    def kill(self) -> None:
+    def kill(self, now: float) -> None:
         _signal_group(self.process, signal.SIGKILL)
-        self.killed = True
+        self.killed_at = now
 
 
 def run_lines(
@@ -110,17 +126,16 @@ def run_lines(
         reader.start()
     watch, open_streams = _Watch(process, stop_at, grace_s), len(readers)
     try:
-        while open_streams:
+        while open_streams and watch.tick():
             try:
                 name, line = lines.get(timeout=POLL_S)
             except queue.Empty:
-                name, line = "", None
+                continue
+            if line is None:
+                open_streams -= 1
             else:
-                if line is None:
-                    open_streams -= 1
-                else:
-                    on_line(name, line)
-            watch.tick()
+                on_line(name, line)
+        _drain(lines, on_line)  # what was read before the streams were abandoned
         returncode = process.wait()
     finally:
         _signal_group(process, signal.SIGKILL)  # no stragglers, whatever happened above

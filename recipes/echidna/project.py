@@ -13,7 +13,13 @@ FOUNDRY, HARDHAT = "foundry", "hardhat"
 #: project kind -> file names that mark its root
 MARKERS: dict[str, tuple[str, ...]] = {
     FOUNDRY: ("foundry.toml",),
-    HARDHAT: ("hardhat.config.js", "hardhat.config.ts", "hardhat.config.cjs", "hardhat.config.mjs", "hardhat.config.cts"),
+    HARDHAT: (
+        "hardhat.config.js",
+        "hardhat.config.ts",
+        "hardhat.config.cjs",
+        "hardhat.config.mjs",
+        "hardhat.config.cts",
+    ),
 }
 KIND_OF_OPERATION = {"foundry_prebuilt": FOUNDRY, "hardhat_prebuilt": HARDHAT}
 OPERATION_OF_KIND = {kind: op for op, kind in KIND_OF_OPERATION.items()}
@@ -109,7 +115,9 @@ def locate(tree: Path, operation: str) -> Project:
     if not roots:
         other = HARDHAT if kind == FOUNDRY else FOUNDRY
         if find_roots(tree, other):
-            raise RecipeError(f"the archive holds a {other.title()} project; use operation {OPERATION_OF_KIND[other]!r}")
+            raise RecipeError(
+                f"the archive holds a {other.title()} project; use operation {OPERATION_OF_KIND[other]!r}"
+            )
         raise RecipeError(
             f"no {' or '.join(MARKERS[kind])} at the top of the archive or one folder down; "
             f"archive the {kind.title()} project folder"
@@ -136,4 +144,6 @@ def require_contract(project: Project, contract: str) -> None:
         shown = ", ".join(names[:_SHOWN]) + (f" and {len(names) - _SHOWN} more" if len(names) > _SHOWN else "")
         raise RecipeError(f"contract {contract!r} is not in the build; built contracts: {shown or 'none'}")
     if project.contracts[contract] is False:
-        raise RecipeError(f"contract {contract!r} has no bytecode (abstract contract or interface?); name a deployable one")
+        raise RecipeError(
+            f"contract {contract!r} has no bytecode (abstract contract or interface?); name a deployable one"
+        )

@@ -16,9 +16,9 @@ DEFAULT_TEST_MODE = "property"
 _PROPERTIES: dict[str, Any] = {
     "operation": {"enum": list(OPERATIONS)},
     "project_ref": {
-        "description": "artifact id of a .tar.gz, .tar or .zip of the project after it was built (Foundry: foundry.toml "
-        "and out/build-info; Hardhat: hardhat.config.* and artifacts/build-info), at the top of the archive or one "
-        "folder down. Nothing is compiled on the worker.",
+        "description": "artifact id of a .tar.gz, .tar or .zip of the project after it was built (Foundry: "
+        "foundry.toml and out/build-info; Hardhat: hardhat.config.* and artifacts/build-info), at the top of the "
+        "archive or one folder down. Nothing is compiled on the worker.",
         "type": "string",
         "minLength": 1,
     },

@@ -18,9 +18,9 @@ from typing import Any
 from recipes.base import RecipeContext, RecipeError
 from recipes.echidna import archive, command, tools
 from recipes.echidna.output import RunLog, parse_report, summarize
-from recipes.echidna.schema import DEFAULT_TEST_MODE
 from recipes.echidna.process import run_lines
 from recipes.echidna.project import Project, locate, require_contract
+from recipes.echidna.schema import DEFAULT_TEST_MODE
 
 CORPUS_ARCHIVE = "echidna-corpus.tar.gz"
 #: Coverage reports Echidna writes into the corpus folder (`covered.<time>.txt`, `.html`, `.lcov`).
@@ -75,9 +75,10 @@ def _executable() -> tuple[str, tuple[int, int, int] | None]:
     assert path is not None
     version = tools.echidna_version(path)
     if not tools.is_supported(version):
+        low, high = tools.version_text(tools.MIN_VERSION), tools.version_text(tools.MAX_VERSION_EXCLUSIVE)
         raise AgentMisconfigured(
-            f"this agent's Echidna is version {tools.version_text(version)}; the recipe supports "
-            f"{tools.version_text(tools.MIN_VERSION)} up to (not including) {tools.version_text(tools.MAX_VERSION_EXCLUSIVE)}"
+            f"this agent's Echidna is version {tools.version_text(version)}; the recipe supports {low} up to {high} "
+            "(excluded)"
         )
     return path, version
 
@@ -111,7 +112,9 @@ class _Relay:
 def _failure(returncode: int | None, timed_out: bool, relay: _Relay) -> RecipeError:
     tail = "\n".join([*list(relay.log.tail)[-10:], *relay.stderr]).strip()
     if timed_out:
-        return EchidnaTimedOut(f"Echidna did not report before the task timeout; raise the timeout or lower test_limit\n{tail}")
+        return EchidnaTimedOut(
+            f"Echidna did not report before the task timeout; raise the timeout or lower test_limit\n{tail}"
+        )
     return EchidnaFailed(f"Echidna exited with code {returncode} without a report:\n{tail or '(no output)'}")
 
 

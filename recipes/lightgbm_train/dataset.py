@@ -26,6 +26,9 @@ SUFFIXES = {
 _SNIFF_BYTES = 64 * 1024
 _PARQUET_MAGIC = b"PAR1"
 _GZIP_MAGIC = b"\x1f\x8b"
+#: read_json keeps JSON numbers and strings as they are (no guessing dates from column names); pandas 2 needs
+#: convert_dates for that, pandas 3 deprecates it in favour of dtype=False alone.
+_JSON_AS_IS: dict[str, bool] = {"dtype": False, **({"convert_dates": False} if pd.__version__ < "3" else {})}
 
 
 @dataclass(frozen=True)
@@ -129,7 +132,7 @@ def read_frame(path: Path, fmt: Format, row_limit: int | None = None) -> pd.Data
         if fmt.name == "parquet":
             frame = _read_parquet(path, row_limit)
         elif fmt.name == "jsonl":
-            frame = pd.read_json(path, lines=True, nrows=row_limit, compression=fmt.compression, convert_dates=False)
+            frame = pd.read_json(path, lines=True, nrows=row_limit, compression=fmt.compression, **_JSON_AS_IS)
         else:
             sep = "\t" if fmt.name == "tsv" else ","
             frame = pd.read_csv(path, sep=sep, nrows=row_limit, compression=fmt.compression, low_memory=False)

@@ -59,9 +59,12 @@ def check_columns(columns: list[str], settings: Settings) -> None:
         absent = [n for n in names if n not in present]
         if absent:
             problems.append(f"{field} names absent column(s) {_listing(absent)}")
-    special = {settings.target_column, settings.weight_column} - {None}
-    for field, names in (("categorical_columns", settings.categorical_columns), ("drop_columns", settings.drop_columns)):
-        clash = sorted(special & set(names))
+    special = {settings.target_column, *([settings.weight_column] if settings.weight_column else [])}
+    for field, listed in (
+        ("categorical_columns", settings.categorical_columns),
+        ("drop_columns", settings.drop_columns),
+    ):
+        clash = sorted(special & set(listed))
         if clash:
             problems.append(f"{field} must not name the target or weight column ({_listing(clash)})")
     both = sorted(set(settings.categorical_columns) & set(settings.drop_columns))

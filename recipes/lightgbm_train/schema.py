@@ -100,8 +100,10 @@ for _name, _default in DEFAULTS.items():
 
 def _operation_rule(operation: str) -> dict[str, Any]:
     """What `operation` forbids; `train` also applies when `operation` is absent (its default)."""
-    # {"not": {}} rather than false: jsonschema drops the field's path from errors of a false subschema.
-    forbidden = {f: {"not": {}} for f in _PROPERTIES if f not in (*FIELDS[operation], "operation")}
+    # `not` of an always-true schema rather than `false`: jsonschema drops the field's path from errors of a false
+    # subschema, and its message quotes this one, so the 422 says why the field is refused.
+    refused = {"not": {"description": f"not accepted by operation {operation!r}"}}
+    forbidden = {f: refused for f in _PROPERTIES if f not in (*FIELDS[operation], "operation")}
     condition: dict[str, Any] = {"properties": {"operation": {"const": operation}}}
     if operation != DEFAULTS["operation"]:
         condition["required"] = ["operation"]
@@ -140,14 +142,11 @@ def validate_payload(payload: Any) -> None:
     )
     if not errors:
         return
-    operation = payload.get("operation", DEFAULTS["operation"]) if isinstance(payload, dict) else None
     messages = []
     for error in errors[:_MAX_ERRORS]:
         field = "/".join(str(p) for p in error.absolute_path) or "payload"
-        if error.validator == "not" and error.validator_value == {} and operation in FIELDS:
-            messages.append(f"{field}: not accepted by operation {operation!r}")
-        else:
-            messages.append(f"{field}: {error.message}")
+        refused = error.validator == "not" and isinstance(error.validator_value, dict)
+        messages.append(f"{field}: {error.validator_value.get('description') if refused else error.message}")
     if len(errors) > _MAX_ERRORS:
         messages.append(f"and {len(errors) - _MAX_ERRORS} more")
     raise RecipeError("; ".join(messages))

@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import lightgbm as lgb
 import numpy as np
 
 from recipes.base import RecipeContext, RecipeError
@@ -67,12 +68,12 @@ def _load(settings: Settings, ctx: RecipeContext) -> Dataset:
         raise RecipeError(f"dataset_ref {settings.dataset_ref!r}: {exc}") from exc
 
 
-def _subset(table: Table, rows: np.ndarray, reference: Any = None) -> Any:
+def _subset(table: Table, rows: np.ndarray, reference: lgb.Dataset | None = None) -> lgb.Dataset:
     weight = None if table.weight is None else table.weight[rows]
     return dataset(table.features.iloc[rows], table.label[rows], weight, table.categorical, reference)
 
 
-def _publish_model(booster: Any, iteration: int, ctx: RecipeContext) -> str:
+def _publish_model(booster: lgb.Booster, iteration: int, ctx: RecipeContext) -> str:
     path = ctx.output_dir / MODEL_FILENAME
     booster.save_model(str(path), num_iteration=iteration)
     return ctx.publish_artifact(path, MODEL_FILENAME)
@@ -82,7 +83,9 @@ def _strata(table: Table, settings: Settings) -> np.ndarray | None:
     return table.strata if settings.stratified else None
 
 
-def train(table: Table, params: dict[str, Any], settings: Settings, ctx: RecipeContext, stop_at: float) -> dict:
+def train(
+    table: Table, params: dict[str, Any], settings: Settings, ctx: RecipeContext, stop_at: float
+) -> dict[str, Any]:
     """Boost on a seeded hold-out split; keep the model up to the round with the best validation metric."""
     n_rows = len(table.label)
     train_rows, valid_rows = holdout(n_rows, settings.test_size, settings.seed, _strata(table, settings))
@@ -93,7 +96,9 @@ def train(table: Table, params: dict[str, Any], settings: Settings, ctx: RecipeC
     assert boosted.curve is not None
     best = boosted.curve.best_iteration()
     score = boosted.curve.at(best)
-    print(f"train: {params['metric']}={score:.6g} at round {best} of {boosted.rounds} (validation rows: {len(valid_rows)})")
+    print(
+        f"train: {params['metric']}={score:.6g} at round {best} of {boosted.rounds}, {len(valid_rows)} validation rows"
+    )
     return {
         "score": score,
         "best_iteration": best,
@@ -107,7 +112,7 @@ def train(table: Table, params: dict[str, Any], settings: Settings, ctx: RecipeC
 
 def cross_validate(
     table: Table, params: dict[str, Any], settings: Settings, ctx: RecipeContext, stop_at: float
-) -> dict:
+) -> dict[str, Any]:
     """K seeded folds; the best round is the one with the best mean metric, then a refit on all rows.
 
     Raises:
@@ -148,7 +153,7 @@ def cross_validate(
     }
 
 
-OPERATIONS: dict[str, Callable[..., dict]] = {"train": train, "cross_validate": cross_validate}
+OPERATIONS: dict[str, Callable[..., dict[str, Any]]] = {"train": train, "cross_validate": cross_validate}
 
 
 def run_operation(payload: dict[str, Any], ctx: RecipeContext) -> dict[str, Any]:

@@ -14,7 +14,9 @@ def _groups(n_rows: int, strata: np.ndarray | None, rng: np.random.Generator) ->
     return [rng.permutation(np.flatnonzero(strata == value)) for value in np.unique(strata)]
 
 
-def holdout(n_rows: int, test_size: float, seed: int, strata: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def holdout(
+    n_rows: int, test_size: float, seed: int, strata: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """(train, validation) row indices, each ascending; about `test_size` of each stratum is held out.
 
     Raises:

@@ -27,7 +27,7 @@ MAX_INPUT = (18446744073709551615 / 1e9) * 0.999999
 CTX_ARB_BUY, CTX_ARB_SELL = 1, 2
 
 
-@njit(cache=True, error_model="numpy", inline="always")
+@njit(cache=True, error_model="numpy")
 def _objective(side: int, x: float, fair: float, pool, ibuf, fns, pts, cnt) -> float:  # type: ignore[no-untyped-def]
     out = quote_sub(side, x, pool, ibuf, fns)
     n = cnt[0]

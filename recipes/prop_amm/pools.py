@@ -26,7 +26,7 @@ FN_SWAP, FN_AFTER, FN_HAS_AFTER = 0, 1, 2
 _TWO64 = 18446744073709551616.0
 
 
-@njit(cache=True, error_model="numpy", inline="always")
+@njit(cache=True, error_model="numpy")
 def f64_to_nano(v: float) -> np.uint64:
     """`(v * 1e9) as u64`, with 0 for NaN or v <= 0 and saturation at u64::MAX."""
     if v != v or v <= 0.0:
@@ -37,7 +37,7 @@ def f64_to_nano(v: float) -> np.uint64:
     return np.uint64(x)
 
 
-@njit(cache=True, error_model="numpy", inline="always")
+@njit(cache=True, error_model="numpy")
 def nano_to_f64(n: np.uint64) -> float:
     """`n as f64 / 1e9`."""
     return float(n) / 1e9
@@ -59,7 +59,7 @@ def normalizer_swap(side: int, amount: np.uint64, rx: np.uint64, ry: np.uint64, 
     return out_reserve - q if out_reserve > q else ZERO
 
 
-@njit(cache=True, error_model="numpy", inline="always")
+@njit(cache=True, error_model="numpy")
 def _usable(amount: float, pool: np.ndarray) -> bool:
     if amount <= 0.0 or not math.isfinite(amount):
         return False
@@ -68,14 +68,14 @@ def _usable(amount: float, pool: np.ndarray) -> bool:
     return rx > MIN_RESERVE and ry > MIN_RESERVE and math.isfinite(rx) and math.isfinite(ry)
 
 
-@njit(cache=True, error_model="numpy", inline="always")
+@njit(cache=True, error_model="numpy")
 def _checked(out: float, side: int, pool: np.ndarray) -> float:
     if not math.isfinite(out) or out <= 0.0 or out > pool[side]:
         return 0.0
     return out
 
 
-@njit(cache=True, error_model="numpy", inline="always")
+@njit(cache=True, error_model="numpy")
 def quote_sub(side: int, amount: float, pool: np.ndarray, ibuf: np.ndarray, fns: np.ndarray) -> float:
     """The submission's quote for `amount` of input (side 0: Y in, X out; side 1: X in, Y out); 0 when invalid."""
     if not _usable(amount, pool):
@@ -88,7 +88,7 @@ def quote_sub(side: int, amount: float, pool: np.ndarray, ibuf: np.ndarray, fns:
     return _checked(nano_to_f64(raw), side, pool)
 
 
-@njit(cache=True, error_model="numpy", inline="always")
+@njit(cache=True, error_model="numpy")
 def quote_norm(side: int, amount: float, pool: np.ndarray, fee_bps: int) -> float:
     """The normalizer's quote, with the same wrapper checks as the submission's."""
     if not _usable(amount, pool):

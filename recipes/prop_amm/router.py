@@ -21,7 +21,7 @@ SCORE_REL_GAP_TOL = 1e-2
 CTX_ROUTER_BUY, CTX_ROUTER_SELL = 3, 4
 
 
-@njit(cache=True, error_model="numpy", inline="always")
+@njit(cache=True, error_model="numpy")
 def _split(side, total, alpha, sub, ibuf, fns, norm, fee_bps, pts, cnt):  # type: ignore[no-untyped-def]
     """(in_sub, in_norm, out_sub, out_norm, score) of the split alpha; the submission point is recorded."""
     a = min(max(alpha, 0.0), 1.0)

@@ -19,6 +19,11 @@ NOTE = (
     "this agent ran the native checks only"
 )
 
+BUILD_NOTE = (
+    "the BPF artifact needs an SBF-capable agent (cargo build-sbf); this agent published the native x86-64 Linux "
+    "cdylib only, exporting __prop_amm_compute_swap_export and __prop_amm_after_swap_export"
+)
+
 
 def missing_tools() -> list[str]:
     """What this agent lacks for BPF work (empty when the SBF toolchain is installed)."""

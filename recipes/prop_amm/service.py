@@ -80,8 +80,7 @@ def _build_result(build: NativeBuild, ctx: RecipeContext) -> dict[str, Any]:
     return {
         "native_artifact": artifact,
         "bpf_artifact": None,
-        "note": "native x86_64 Linux cdylib; exports __prop_amm_compute_swap_export and "
-        "__prop_amm_after_swap_export. " + sbf.NOTE.replace("checks", "artifact", 1),
+        "note": sbf.BUILD_NOTE,
         "source_sha256": build.source_sha256,
         "name": build.metadata.name,
         "model_used": build.metadata.model_used,

@@ -121,7 +121,8 @@ def run_seeds(
     block = max(n_threads, int(n_threads * 2_000_000 // max(steps, 1)))  # ~seconds per block
     for start in range(0, count, block):
         stop = min(start + block, count)
-        simulate_batch(seeds[start:stop], steps, strict, fns, edges[start:stop], errs[start:stop], abort, start)
+        with numba.parallel_chunksize(1):  # seeds differ in cost: hand them out one at a time
+            simulate_batch(seeds[start:stop], steps, strict, fns, edges[start:stop], errs[start:stop], abort, start)
         if abort[0]:
             _raise_violation(seeds, errs)
         if on_block is not None:

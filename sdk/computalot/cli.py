@@ -9,9 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import click
+from rich.console import Console
 from rich.table import Table
 
 from . import _render as render
+from . import _watch
 from ._artifacts_cli import artifacts
 from ._money_cli import COMMANDS as MONEY_COMMANDS
 from ._version import __version__
@@ -221,6 +223,24 @@ def results(state: _State, job_id: str) -> None:
 def wait(state: _State, job_id: str, timeout_s: float | None, poll_s: float) -> None:
     """Wait until a job finishes, then show its results."""
     _emit(state, state.client.wait(job_id, timeout_s=timeout_s, poll_s=poll_s), render.results_lines)
+
+
+@cli.command("watch")
+@click.argument("job_id")
+@pass_state
+def watch_job(state: _State, job_id: str) -> None:
+    """Follow a job live: tasks done, latest progress and output, then its results.
+
+    Under --json, print each event as one JSON line instead.
+    """
+    if state.as_json:
+        for event in state.client.stream(job_id):
+            click.echo(json.dumps({"event": event.event, "id": event.id, "data": event.data}))
+        return
+    job = state.client.get_job(job_id)
+    view = _watch.JobView(job_id, int(job.get("total_tasks") or 0))
+    _watch.watch(state.client.stream(job_id), view, Console(stderr=False))
+    render.echo_lines(render.results_lines(state.client.get_results(job_id)))
 
 
 @cli.command()

@@ -186,9 +186,7 @@ class ComputalotClient:
 
     # -- live streams ------------------------------------------------------------------------------------------
 
-    def stream(
-        self, job_id: str, *, last_event_id: int | None = None, reconnect: bool = True
-    ) -> Iterator[StreamEvent]:
+    def stream(self, job_id: str, *, last_event_id: int | None = None, reconnect: bool = True) -> Iterator[StreamEvent]:
         """`GET /api/v1/jobs/:id/stream`: the job's events (from the first, or after `last_event_id`), then `end`.
 
         A dropped connection is resumed with `Last-Event-ID`: no event is yielded twice or skipped.

@@ -114,9 +114,7 @@ async def test_jobs_are_gauged_by_status_and_every_status_is_present(client: Any
     def make() -> None:
         account = create_account("states")
         for status in ("running", "running", "completed"):
-            Job.create(
-                id=new_id("job"), account=account, status=status, spec={}, task_count=1, created_at=time.time()
-            )
+            Job.create(id=new_id("job"), account=account, status=status, spec={}, task_count=1, created_at=time.time())
 
     await client.app[STORE].write(make)
 

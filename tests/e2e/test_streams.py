@@ -3,6 +3,7 @@ the ZeroMQ subscriber, and a chatty task."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
@@ -257,8 +258,6 @@ class CuttingProxy:
         except OSError:
             pass
         for sock in (source, sink):
-            try:
+            with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
             sock.close()

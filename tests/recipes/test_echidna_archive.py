@@ -92,7 +92,10 @@ def test_a_foundry_out_that_leaves_the_project_is_refused(tmp_path):
 
 @pytest.mark.parametrize(
     ("make", "operation", "hint"),
-    [(foundry_tree, "foundry_prebuilt", "forge build --build-info"), (hardhat_tree, "hardhat_prebuilt", "hardhat compile")],
+    [
+        (foundry_tree, "foundry_prebuilt", "forge build --build-info"),
+        (hardhat_tree, "hardhat_prebuilt", "hardhat compile"),
+    ],
 )
 def test_an_archive_that_was_not_built_is_rejected_with_the_build_command(tmp_path, make, operation, hint):
     make(tmp_path, built=False)

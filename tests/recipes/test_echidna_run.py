@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import os
 import tarfile
+from pathlib import Path
 
 import pytest
 
 from agent.capabilities import FEATURE_TOOLS, detect_features
+from agent.pool import RecipePool, RecipeRequest, RecipeRun
 from recipes.base import RecipeError
 from recipes.echidna import CAPABILITY, RECIPE, tools
 from tests.recipes.echidna_data.support import (
@@ -22,6 +24,15 @@ from tests.recipes.echidna_data.support import (
 )
 
 PAYLOAD = {"operation": "foundry_prebuilt", "project_ref": "art_project", "contract": "TestToken"}
+
+
+def _alive(pid: int) -> bool:
+    """Whether `pid` runs (a zombie waiting for its reaper counts as dead)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return False
+    return fields[0] != "Z"
 
 
 @pytest.fixture
@@ -68,7 +79,14 @@ def test_a_campaign_runs_end_to_end_and_reports_tests_coverage_and_artifacts(tmp
     assert result["echidna_version"] == "2.2.3" and result["timed_out"] is False
     assert result["command"][0] == "echidna" and "$WORK/corpus" in result["command"]
     # And the status lines streamed as progress
-    assert ctx.progress_calls[-1] == {"failed": 1, "tests": 2, "calls": 50116, "test_limit": 50000, "coverage": 437, "corpus": 3}
+    assert ctx.progress_calls[-1] == {
+        "failed": 1,
+        "tests": 2,
+        "calls": 50116,
+        "test_limit": 50000,
+        "coverage": 437,
+        "corpus": 3,
+    }
     assert {"falsified": "echidna_balance_under_1000"} in ctx.progress_calls
 
 
@@ -97,7 +115,9 @@ def test_a_hardhat_project_runs_with_hardhat_crytic_args(tmp_path, fake_echidna)
     assert "--hardhat-ignore-compile" in argv[argv.index("--crytic-args") + 1]
 
 
-@pytest.mark.parametrize(("help_text", "expected"), [("Either 'property', 'dapptest'", "dapptest"), ("'foundry'", "foundry")])
+@pytest.mark.parametrize(
+    ("help_text", "expected"), [("Either 'property', 'dapptest'", "dapptest"), ("'foundry'", "foundry")]
+)
 def test_the_foundry_test_mode_follows_the_installed_echidna(tmp_path, fake_echidna, monkeypatch, help_text, expected):
     monkeypatch.setenv("FAKE_ECHIDNA_HELP", help_text)
 
@@ -117,10 +137,10 @@ def test_an_echidna_that_ignores_sigterm_is_killed_at_the_deadline(tmp_path, fak
     with pytest.raises(RecipeError, match="did not report before the task timeout") as raised:
         RECIPE.run(PAYLOAD, ctx)
 
-    # Then the fake Echidna is gone, and its log lines reached the task output before the kill
+    # Then the fake Echidna and its child are gone, and its log lines made it into the error
     assert raised.value.code == "timeout"
-    with pytest.raises(ProcessLookupError):
-        os.kill(run_record(fake_echidna)["pid"], 0)
+    record = run_record(fake_echidna)
+    assert not _alive(record["pid"]) and not _alive(record["child_pid"])
     assert "falsified" in str(raised.value)
 
 
@@ -209,3 +229,26 @@ def test_the_agent_advertises_the_capability_only_with_echidna_on_path(tmp_path,
 def test_an_invalid_payload_is_refused_before_anything_runs(tmp_path):
     with pytest.raises(RecipeError, match="contract"):
         RECIPE.run({**PAYLOAD, "contract": "../x"}, PublishingContext(tmp_path))
+
+
+def test_a_warm_agent_worker_runs_the_recipe_end_to_end(tmp_path, fake_echidna):
+    # Given the agent's warm pool (it inherits PATH with the fake tools) and the fetched project archive
+    pack(foundry_tree(tmp_path / "project"), tmp_path / "fetched.tar.gz")
+    pool, progress, uploads = RecipePool({"echidna": "recipes.echidna"}), [], []
+    request = RecipeRequest(PAYLOAD, 120, tmp_path / "out", {"art_project": str(tmp_path / "fetched.tar.gz")})
+
+    def publish(path: Path, filename: str) -> str:
+        uploads.append(filename)
+        return f"art_{len(uploads)}"
+
+    # When a task runs on a worker process
+    try:
+        outcome = RecipeRun(pool, "echidna", request, lambda *_: None, progress.append, publish).execute()
+    finally:
+        pool.close()
+
+    # Then the parsed report, the progress and the uploads crossed the process boundary
+    assert outcome.status == "completed", outcome.error
+    assert outcome.result["failed"] == 1 and outcome.result["artifacts"]["corpus"] == "art_1"
+    assert sorted(uploads) == ["covered.1700000000.html", "covered.1700000000.txt", "echidna-corpus.tar.gz"]
+    assert progress[-1]["calls"] == 50116

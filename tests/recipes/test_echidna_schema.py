@@ -30,7 +30,9 @@ HARDHAT_PROJECT = Project(HARDHAT, Path("/p"), "artifacts", {"TestToken": True})
 
 
 def _fields_in_error(payload):
-    return sorted("/".join(map(str, e.absolute_path)) for e in Draft202012Validator(RECIPE.payload_schema).iter_errors(payload))
+    return sorted(
+        "/".join(map(str, e.absolute_path)) for e in Draft202012Validator(RECIPE.payload_schema).iter_errors(payload)
+    )
 
 
 def test_the_schema_is_valid_draft_2020_12_and_accepts_every_field():
@@ -138,4 +140,3 @@ def test_crytic_compile_reads_the_existing_build_and_never_compiles(tmp_path):
     assert hardhat[hardhat.index("--hardhat-artifacts-directory") + 1] == "artifacts"
     argv = build("echidna", BASE, HARDHAT_PROJECT, tmp_path, tmp_path / "c").argv
     assert argv[argv.index("--crytic-args") + 1] == " ".join(hardhat)
-

@@ -158,3 +158,13 @@ def test_archives_with_other_files_or_dependencies_are_rejected(tmp_path, files,
     # Then the error names the field and the rule
     with pytest.raises(RecipeError, match=reason):
         load_source({"strategy_ref": "art_bad"}, ctx)
+
+
+def test_the_wincode_stand_in_decodes_and_encodes_the_supported_shapes():
+    # Given a strategy decoding attributes, pub(crate) fields, a bool, nested arrays and an i8, and encoding a struct
+    s = Strategy(loaded("wincode_shapes"))
+    # When quoting with zero storage, then with the bool byte (storage[0]) set to 2
+    # Then decoding works field by field (input*1000 + 15 encoded bytes*10 + short-input error), and a bool
+    # byte other than 0/1 is a decode error
+    assert s.swap(0, 5) == 5 * 1000 + 15 * 10 + 1
+    assert s.swap(0, 5, storage=bytes([2]) + bytes(1023)) == 1

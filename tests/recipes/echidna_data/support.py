@@ -88,7 +88,7 @@ class PublishingContext(FakeContext):
 
 
 FAKE_ECHIDNA = """#!{python}
-import json, os, signal, sys, time
+import json, os, signal, subprocess, sys, time
 from pathlib import Path
 
 args = sys.argv[1:]
@@ -122,8 +122,10 @@ if mode == "crash":
     sys.exit(2)
 for line in log:
     print(line, flush=True)
-if mode == "hang":
+if mode == "hang":  # like Echidna stuck in crytic-compile: a child process, SIGTERM ignored
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    record["child_pid"] = subprocess.Popen(["sleep", "600"]).pid
+    Path(os.environ["FAKE_ECHIDNA_RECORD"]).write_text(json.dumps(record))
     while True:
         time.sleep(1)
 if mode == "report_on_term":

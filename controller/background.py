@@ -1,0 +1,47 @@
+"""A background loop owned by the application: started and stopped in `cleanup_ctx`, woken early on demand."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+logger = logging.getLogger(__name__)
+
+
+class BackgroundLoop:
+    """Calls `run_once` forever: again at once while it reports more work, else after `interval_s` or `wake()`."""
+
+    interval_s = 1.0
+
+    def __init__(self) -> None:
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def run_once(self) -> bool:
+        """One round of work; True when more is waiting."""
+        raise NotImplementedError
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._loop(), name=type(self).__name__)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                more = await self.run_once()
+            except Exception:
+                logger.exception("%s failed; retrying shortly", type(self).__name__)
+                more = False
+            if not more:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=self.interval_s)
+                self._wake.clear()

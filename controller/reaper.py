@@ -1,0 +1,34 @@
+"""Requeues the tasks of agents that stopped heartbeating (a lost agent does not spend the job's retries)."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from controller import jobs
+from controller.background import BackgroundLoop
+from controller.db import Store
+from controller.dispatcher import Dispatcher
+from controller.registry import AgentRegistry
+
+logger = logging.getLogger(__name__)
+
+
+class Reaper(BackgroundLoop):
+    """Every half agent-TTL: running tasks whose agent is gone go back to the queue as a free retry."""
+
+    def __init__(self, store: Store, registry: AgentRegistry, dispatcher: Dispatcher) -> None:
+        super().__init__()
+        self.store, self.registry, self.dispatcher = store, registry, dispatcher
+        self.interval_s = registry.ttl_s / 2
+
+    async def run_once(self) -> bool:
+        # Right after a restart every agent looks gone until it heartbeats again: wait one TTL first.
+        if not self.registry.has_history():
+            return False
+        cutoff = time.time() - self.registry.ttl_s
+        requeued = await self.store.write(jobs.reap_lost_tasks, self.registry.is_live, cutoff)
+        if requeued:
+            logger.warning("requeued %d tasks of lost agents", len(requeued))
+            self.dispatcher.wake()
+        return False
