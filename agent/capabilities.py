@@ -6,6 +6,7 @@ import logging
 import os
 import shutil
 import subprocess
+from collections.abc import Callable
 
 from broker.messages import Capabilities
 
@@ -39,15 +40,26 @@ def gpus() -> list[int]:
 
 
 #: optional feature -> executables that must all be on PATH for an agent to offer it
-FEATURE_TOOLS: dict[str, tuple[str, ...]] = {
-    "echidna": ("echidna",),
-    "sbf": ("cargo-build-sbf",),
+def _echidna_ready() -> bool:
+    from recipes.echidna.tools import missing_tools, supported_version
+
+    return not missing_tools() and supported_version("echidna")
+
+
+def _tools(*names: str) -> Callable[[], bool]:
+    return lambda: all(shutil.which(name) for name in names)
+
+
+#: optional feature -> the check that the host offers it (its tools installed, at a supported version)
+FEATURE_CHECKS: dict[str, Callable[[], bool]] = {
+    "echidna": _echidna_ready,
+    "sbf": _tools("cargo-build-sbf"),
 }
 
 
-def detect_features(tools: dict[str, tuple[str, ...]] = FEATURE_TOOLS) -> tuple[str, ...]:
-    """Optional features whose tools are installed here."""
-    return tuple(sorted(name for name, needed in tools.items() if all(shutil.which(t) for t in needed)))
+def detect_features(checks: dict[str, Callable[[], bool]] = FEATURE_CHECKS) -> tuple[str, ...]:
+    """Optional features this host offers."""
+    return tuple(sorted(name for name, ready in checks.items() if ready()))
 
 
 def detect(profiles: tuple[str, ...], recipes: tuple[str, ...] = (), features: tuple[str, ...] = ()) -> Capabilities:

@@ -18,7 +18,7 @@ from controller import feed as feed_module
 from controller.app import create_app
 from controller.auth import create_account, issue_key, new_id
 from controller.jobs import record
-from controller.models import Account, Job, Project
+from controller.models import Account, Event, Job, Project
 from controller.settings import Settings
 from controller.web import STORE
 
@@ -257,13 +257,19 @@ async def test_a_project_stream_shows_pushes_and_job_status_but_not_progress(cli
     job = await new_job(client, account, project)
     reader = Reader(await client.get("/api/v1/projects/demo/stream", headers=headers))
 
-    # When the job progresses and finishes
+    # When the job progresses, the project gets a push, and the job finishes
     await add_events(client, job, "task", "progress", "output")
-    await finish(client, job)
-    kinds = [(await reader.next()).event for _ in range(3)]
 
-    # Then the stream shows the job's status and result events only
-    assert kinds == ["status", "status", "result"]
+    def push() -> None:
+        Event.create(account=account, project=project, kind="push", data={"revision": 2}, created_at=time.time())
+
+    await write(client, push)
+    await finish(client, job)
+    events = [await reader.next() for _ in range(4)]
+
+    # Then the stream shows the push and the job's status and result events, not its task, progress or output
+    assert [e.event for e in events] == ["status", "push", "status", "result"]
+    assert events[1].job_id is None and events[1].data["data"] == {"revision": 2}
     reader.response.close()
 
 

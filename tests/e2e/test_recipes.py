@@ -112,3 +112,37 @@ def test_artifact_inputs_reach_the_recipe_and_other_accounts_artifacts_are_refus
     with pytest.raises(ValidationError) as caught:
         stranger.submit_recipe("packing", {"operation": "eval", "candidate_ref": artifact["id"]})
     assert caught.value.fields[0]["field"] == "payload.candidate_ref"
+
+
+def test_lightgbm_trains_on_a_dataset_artifact_and_publishes_a_loadable_model(client: ComputalotClient, tmp_path):
+    # Given a small regression dataset uploaded as CSV
+    rows = ["x1,x2,y"] + [f"{i % 7},{(i * 3) % 11},{2 * (i % 7) + (i * 3) % 11}" for i in range(200)]
+    dataset = tmp_path / "data.csv"
+    dataset.write_text("\n".join(rows) + "\n")
+    artifact = client.upload_artifact(dataset, progress=False)
+    # When a train job runs through the platform
+    job = client.submit_recipe(
+        "lightgbm_train", {"dataset_ref": artifact["id"], "target_column": "y", "n_estimators": 20}, timeout_s=600
+    )
+    results = client.wait(job["id"], timeout_s=600)
+    assert results["status"] == "completed"
+    result = results["aggregate_result"][0]
+    # Then the model was published as an artifact of the caller, and it loads in LightGBM
+    model = tmp_path / "model.txt"
+    client.download_artifact(result["model_artifact_id"], model)
+    import lightgbm
+
+    booster = lightgbm.Booster(model_file=str(model))
+    assert booster.num_feature() == 2
+    assert result["metric"] == "rmse"
+
+
+def test_echidna_jobs_fail_fast_when_no_agent_has_echidna(client: ComputalotClient, tmp_path):
+    archive = tmp_path / "project.tar.gz"
+    archive.write_bytes(b"not checked at submit")
+    project = client.upload_artifact(archive, progress=False)["id"]
+    with pytest.raises(Exception) as caught:
+        client.submit_recipe("echidna", {"operation": "foundry_prebuilt", "project_ref": project, "contract": "C"})
+    error = caught.value
+    assert error.code == "no_capable_workers"
+    assert "echidna" in error.recommended_action

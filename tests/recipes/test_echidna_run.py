@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.capabilities import FEATURE_TOOLS, detect_features
+from agent.capabilities import FEATURE_CHECKS, detect_features
 from agent.pool import RecipePool, RecipeRequest, RecipeRun
 from recipes.base import RecipeError
 from recipes.echidna import CAPABILITY, RECIPE, tools
@@ -215,13 +215,13 @@ def test_an_unsupported_echidna_fails_the_task_as_misconfigured(tmp_path, fake_e
 def test_the_agent_advertises_the_capability_only_with_echidna_on_path(tmp_path, monkeypatch):
     # Given an agent host without Echidna, the capability is absent, so the recipe (which requires it) is not offered
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
-    assert CAPABILITY not in detect_features(FEATURE_TOOLS)
+    assert CAPABILITY not in detect_features(FEATURE_CHECKS)
     assert tools.supported_version("echidna") is False
 
     # When Echidna is installed, the capability appears and the recipe's requirement is met
     install_fake_tools(tmp_path / "bin")
     monkeypatch.setenv("PATH", str(tmp_path / "bin"))
-    features = detect_features(FEATURE_TOOLS)
+    features = detect_features(FEATURE_CHECKS)
     assert CAPABILITY in features and set(RECIPE.requires) <= set(features)
     assert tools.supported_version("echidna") is True
 

@@ -353,7 +353,9 @@ def test_the_sdk_imports_nothing_of_the_server() -> None:
     stdlib |= {"stat", "tarfile", "time", "types", "typing", "urllib", "pathlib"}
     stdlib |= {"contextlib", "hashlib"}  # artifact transfers
     stdlib |= {"dataclasses"}  # live streams
+    stdlib |= {"base64", "secrets"}  # x402 payments
     extras = {"zmq", "msgpack"}  # the `zmq` extra, imported only by computalot.subscribe
+    extras |= {"eth_account"}  # the `x402` extra, imported only when paying or signing in
     assert imported - stdlib - extras <= {"httpx", "click", "rich"}
 
 
