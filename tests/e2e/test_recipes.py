@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import json
+from pathlib import Path
 
 import pytest
 from computalot import ComputalotClient, ValidationError
@@ -146,3 +148,24 @@ def test_echidna_jobs_fail_fast_when_no_agent_has_echidna(client: ComputalotClie
     error = caught.value
     assert error.code == "no_capable_workers"
     assert "echidna" in error.recommended_action
+
+
+def test_prop_amm_chunks_fanned_out_and_merged_by_count_equal_one_eval(client: ComputalotClient):
+    # Given the 30 bps constant-product strategy as source
+    source = base64.b64encode((Path(__file__).parent.parent / "recipes/prop_amm_data/cp30.rs").read_bytes()).decode()
+    common = {"rs_source_b64": source, "seed_base": 0, "steps": 200}
+    # When one eval covers 6 seeds, and 3 eval_chunk tasks cover them 2 at a time
+    whole = client.submit_recipe("prop_amm", {**common, "operation": "eval", "count": 6}, timeout_s=600)
+    chunks = client.submit_job(
+        recipe="prop_amm",
+        payload={**common, "operation": "eval_chunk"},
+        fan_out={"items": [{"start": s, "count": 2} for s in (0, 2, 4)]},
+        merge_strategy="weighted_avg",
+        merge={"weight_field": "count"},
+        timeout_s=600,
+    )
+    one = client.wait(whole["id"], timeout_s=600)["aggregate_result"][0]
+    merged = client.wait(chunks["id"], timeout_s=600)["aggregate_result"]
+    # Then the count-weighted average edge and the total count equal the single eval's
+    assert merged["count"] == one["count"] == 6
+    assert merged["avg_edge"] == pytest.approx(one["avg_edge"], rel=1e-12, abs=1e-12)
