@@ -41,7 +41,7 @@ from controller.routes import admin as admin_routes
 from controller.routes import jobs as job_routes
 from controller.routes import metrics as metrics_routes
 from controller.settings import Settings
-from controller.web import BROKER, DISPATCHER, HUB, REGISTRY, SETTINGS, STORE, Handler, error_middleware
+from controller.web import ACCOUNT, BROKER, DISPATCHER, HUB, REGISTRY, SETTINGS, STORE, Handler, error_middleware
 
 logger = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ def is_public(request: web.Request) -> bool:
 async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Resolve the bearer token of every protected route (unknown routes answer 404 first)."""
     if request.match_info.http_exception is None and not is_public(request):
-        request["account"] = resolve_token(request.headers.get("Authorization"))
+        request[ACCOUNT] = resolve_token(request.headers.get("Authorization"))
     return await handler(request)
 
 

@@ -19,6 +19,8 @@ from controller.settings import Settings
 logger = logging.getLogger(__name__)
 
 SETTINGS = web.AppKey("settings", Settings)
+#: the authenticated account of a request (set by the auth middleware)
+ACCOUNT = web.RequestKey("account", Account)
 STORE = web.AppKey("store", Store)
 BROKER = web.AppKey("broker", dramatiq.Broker)
 REGISTRY = web.AppKey("registry", AgentRegistry)
@@ -30,7 +32,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 def account_of(request: web.Request) -> Account:
     """The authenticated account (set by the auth middleware)."""
-    return request["account"]
+    return request[ACCOUNT]
 
 
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:

@@ -151,7 +151,7 @@ def guide_text(path: str) -> str:
 
 
 def recipe_catalog() -> str:
-    """Markdown listing the recipes this server has installed (none of them runs yet)."""
+    """Markdown listing the recipes this server has installed."""
     lines = ["## Installed on this server", ""]
     recipes = sorted(registry().values(), key=lambda r: r.name)
     if not recipes:
