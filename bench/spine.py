@@ -78,7 +78,7 @@ def planning(tasks: int, workdir: Path) -> dict[str, float]:
     from controller import jobs
     from controller.auth import create_account
     from controller.db import open_database
-    from controller.dispatcher import build_message, send_batch
+    from controller.dispatcher import build_message, mark_enqueued, pending_tasks, send_batch
     from controller.jobspec import parse_job_spec
     from controller.planning import plan_job
 
@@ -106,11 +106,11 @@ def planning(tasks: int, workdir: Path) -> dict[str, float]:
     broker = connect("memory://")
     started = time.perf_counter()
     sent = 0
-    while pending := jobs.pending_tasks(1000):
+    while pending := pending_tasks(1000):
         batch = [(build_message(t, j, plan), task_queue(j.profile, j.priority), j.priority) for t, j in pending]
         send_batch(broker, batch)
         with db.atomic():
-            jobs.mark_enqueued([(m.task_id, m.attempt) for m, _, _ in batch], {m.job_id for m, _, _ in batch})
+            mark_enqueued([(m.task_id, m.attempt) for m, _, _ in batch], {m.job_id for m, _, _ in batch})
         sent += len(batch)
     enqueued = time.perf_counter() - started
     assert sent == tasks and job.task_count == tasks

@@ -10,13 +10,13 @@ import dramatiq
 from aiohttp import web
 
 from broker.connection import connect, is_memory
-from controller import jobs, live
+from controller import jobs, live, outcomes
 from controller.artifacts.lifecycle import artifacts_ctx
 from controller.auth import resolve_token
 from controller.billing import routes as billing_routes
 from controller.callbacks import CallbackSender
 from controller.db import Store, open_database
-from controller.dispatcher import Dispatcher
+from controller.dispatcher import Dispatcher, requeue_all_unfinished
 from controller.feedback import routes as feedback_routes
 from controller.hub import Hub
 from controller.identity import routes as identity_routes
@@ -130,11 +130,11 @@ async def _runtime(app: web.Application) -> AsyncIterator[None]:
     app[REGISTRY], app[HUB], app[DISPATCHER] = registry, hub, dispatcher
     if is_memory(settings.broker_url):
         # The in-process broker forgot everything it held: send every unfinished attempt again.
-        requeued = await store.write(jobs.requeue_all_unfinished)
+        requeued = await store.write(requeue_all_unfinished)
         logger.info("in-process broker: %d unfinished tasks will be re-sent", requeued)
     loop = asyncio.get_running_loop()
 
-    def on_applied(applied: jobs.Applied) -> None:
+    def on_applied(applied: outcomes.Applied) -> None:
         # A retry, a reduce task or released dependents may be due (wakes coalesce into one pass).
         loop.call_soon_threadsafe(dispatcher.wake)
         if applied.job_status not in jobs.ACTIVE_JOB:

@@ -13,13 +13,14 @@ from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 
 import dramatiq
+import peewee as pw
 
 from broker.messages import TaskMessage
 from broker.queues import recipe_queue, task_queue
 from broker.transport import send_task
-from controller import jobs
 from controller.background import BackgroundLoop
 from controller.db import Store
+from controller.jobs import ACTIVE_JOB
 from controller.jobspec import spec_from_json
 from controller.models import Job, Task
 from controller.planning import Plan, plan_job
@@ -28,6 +29,53 @@ logger = logging.getLogger(__name__)
 
 #: Task attempts sent per database round trip.
 BATCH = 1000
+
+
+_PRIORITY_RANK = pw.Case(Job.priority, (("high", 0), ("normal", 1)), 2)
+
+
+def pending_tasks(limit: int) -> list[tuple[Task, Job]]:
+    """Up to `limit` task attempts not yet in the broker: high-priority jobs first, then oldest first.
+
+    Each job row (with its possibly large spec) is loaded once, not once per task.
+    """
+    pending: list[tuple[Task, Job]] = []
+    jobs = (
+        Job.select()
+        .where(Job.dispatch_pending == True, Job.status.in_(ACTIVE_JOB))  # noqa: E712
+        .order_by(_PRIORITY_RANK, Job.created_at)
+    )
+    for job in jobs:
+        tasks = (
+            Task.select(Task.id, Task.job, Task.task_index, Task.attempt, Task.payload, Task.command)
+            .where(Task.job == job.id, Task.enqueued == False, Task.status == "queued")  # noqa: E712
+            .order_by(Task.task_index)
+            .limit(limit - len(pending))
+        )
+        pending.extend((task, job) for task in tasks)
+        if len(pending) >= limit:
+            break
+    return pending
+
+
+def mark_enqueued(pairs: list[tuple[str, int]], job_ids: set[str]) -> None:
+    """Record that these (task id, attempt) messages are in the broker; jobs with nothing left stop being pending."""
+    by_attempt: dict[int, list[str]] = {}
+    for tid, attempt in pairs:
+        by_attempt.setdefault(attempt, []).append(tid)
+    for attempt, ids in by_attempt.items():
+        for start in range(0, len(ids), 500):
+            Task.update(enqueued=True).where(Task.id.in_(ids[start : start + 500]), Task.attempt == attempt).execute()
+    for job_id in job_ids:
+        left = Task.select().where(Task.job == job_id, Task.enqueued == False, Task.status == "queued")  # noqa: E712
+        if not left.exists():
+            Job.update(dispatch_pending=False).where(Job.id == job_id).execute()
+
+
+def requeue_all_unfinished() -> int:
+    """After a restart on a broker that forgets (memory://): every unfinished task goes back to the broker."""
+    Job.update(dispatch_pending=True).where(Job.status.in_(ACTIVE_JOB)).execute()
+    return Task.update(enqueued=False).where(Task.status.in_(("queued", "running"))).execute()
 
 
 def job_queue(job: Job) -> str:
@@ -65,14 +113,14 @@ class Dispatcher(BackgroundLoop):
 
     async def dispatch_once(self) -> int:
         """Send one batch of pending attempts; returns how many were sent."""
-        pending = await self.store.read(jobs.pending_tasks, BATCH)
+        pending = await self.store.read(pending_tasks, BATCH)
         if not pending:
             return 0
         batch = [(self._message(task, job), job_queue(job), job.priority) for task, job in pending]
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(self._sender, send_batch, self.broker, batch)
         await self.store.write(
-            jobs.mark_enqueued, [(m.task_id, m.attempt) for m, _, _ in batch], {m.job_id for m, _, _ in batch}
+            mark_enqueued, [(m.task_id, m.attempt) for m, _, _ in batch], {m.job_id for m, _, _ in batch}
         )
         logger.debug("dispatched %d task attempts", len(batch))
         return len(batch)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 
-from controller import jobs
+from controller import outcomes
 from controller.background import BackgroundLoop
 from controller.db import Store
 from controller.dispatcher import Dispatcher
@@ -27,7 +27,7 @@ class Reaper(BackgroundLoop):
         if not self.registry.has_history():
             return False
         cutoff = time.time() - self.registry.ttl_s
-        requeued = await self.store.write(jobs.reap_lost_tasks, self.registry.is_live, cutoff)
+        requeued = await self.store.write(outcomes.reap_lost_tasks, self.registry.is_live, cutoff)
         if requeued:
             logger.warning("requeued %d tasks of lost agents", len(requeued))
             self.dispatcher.wake()

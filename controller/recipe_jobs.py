@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, ValidationError
 
 from broker.queues import recipe_key
 from controller.artifacts.refs import validate_refs
@@ -33,8 +33,15 @@ def payload_errors(recipe: Recipe, payload: Any) -> list[dict[str, str]]:
     errors = []
     for error in sorted(validator.iter_errors(payload), key=lambda e: list(e.absolute_path)):
         path = "payload" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
-        errors.append(field_error(path, error.message))
+        errors.append(field_error(path, _message(error, operation)))
     return errors
+
+
+def _message(error: ValidationError, operation: Any) -> str:
+    """jsonschema's message, except for fields an operation refuses (`{"not": {}}`), which it words badly."""
+    if error.validator == "not":
+        return f"not accepted by the {operation!r} operation; see GET /api/v1/recipes/:name for its fields"
+    return error.message
 
 
 def check_recipe_job(recipe: Recipe, plan: Plan, account: Account | None = None) -> str:

@@ -10,14 +10,14 @@ import dramatiq
 
 from broker.queues import APPLY_RESULT, RESULTS_QUEUE
 from broker.transport import result_from_args
-from controller import jobs
+from controller import outcomes
 from controller.db import Store
 
 logger = logging.getLogger(__name__)
 
 
 def start_results_worker(
-    broker: dramatiq.Broker, store: Store, on_applied: Callable[[jobs.Applied], None]
+    broker: dramatiq.Broker, store: Store, on_applied: Callable[[outcomes.Applied], None]
 ) -> dramatiq.Worker:
     """Declare the `apply_result` actor on `broker` and start a worker consuming only the results queue.
 
@@ -27,7 +27,7 @@ def start_results_worker(
 
     def apply_result(data: dict[str, Any]) -> None:
         result = result_from_args(data)
-        applied = store.write_sync(jobs.apply_result, result)
+        applied = store.write_sync(outcomes.apply_result, result)
         logger.info(
             "job=%s task=%s attempt=%s result=%s applied=%s",
             result.job_id,

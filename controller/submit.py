@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import peewee as pw
 from aiohttp import web
 
-from controller import jobs, presets
+from controller import jobs, outcomes, presets
 from controller.artifacts.refs import validate_job_artifacts
 from controller.billing import accounts as billing_accounts
 from controller.billing import holds, pricing
@@ -176,4 +177,6 @@ def _create(account: Account, spec: JobSpec, plan: Plan, target: _Target, idempo
         depends_on=spec.depends_on,
     )
     holds.place(job, price)
+    if spec.depends_on:
+        outcomes.check_dependencies(job, time.time())
     return job

@@ -6,7 +6,7 @@ import re
 
 from aiohttp import web
 
-from controller import jobs
+from controller import outcomes
 from controller.auth import require_admin
 from controller.errors import ValidationFailed, field_error
 from controller.projects import revision_path
@@ -32,7 +32,7 @@ async def claim(request: web.Request) -> web.Response:
     if not isinstance(task_id, str) or not isinstance(attempt, int) or not isinstance(agent_id, str):
         raise ValidationFailed([field_error("body", "needs task_id (string), attempt (integer), agent_id (string)")])
     registry = request.app[REGISTRY]
-    outcome = await request.app[STORE].write(jobs.claim_task, task_id, attempt, agent_id, registry.is_running)
+    outcome = await request.app[STORE].write(outcomes.claim_task, task_id, attempt, agent_id, registry.is_running)
     return json_response({"run": outcome.run, "reason": outcome.reason})
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from broker.messages import Control
-from controller import jobs
+from controller import outcomes
 from controller.artifacts.outputs import outputs_of_job
 from controller.auth import require_writer
 from controller.errors import Conflict, ValidationFailed, field_error
@@ -141,7 +141,7 @@ async def get_events(request: web.Request) -> web.Response:
 @routes.put("/api/v1/jobs/{job_id}/cancel")
 async def cancel_job(request: web.Request) -> web.Response:
     require_writer(account_of(request))
-    job, changed = await request.app[STORE].write(jobs.cancel_job, own_job(request).id)
+    job, changed = await request.app[STORE].write(outcomes.cancel_job, own_job(request).id)
     if changed:
         await request.app[HUB].publish(Control(action="cancel", job_id=job.id))
     elif job.status != "cancelled":

@@ -81,3 +81,9 @@ def test_an_agent_consumes_the_gated_queues_only_with_the_tools():
 
     assert queue_keys(GATED, ()) == [()]
     assert queue_keys(GATED, ("sbf", "echidna")) == [(), ("sbf",)]
+
+
+def test_a_field_the_operation_does_not_take_is_named_in_plain_words():
+    errors = payload_errors(find_recipe("packing"), {"operation": "eval", "candidate": GRID, "seed": 3})
+    assert errors == [{"field": "payload.seed", "message": errors[0]["message"]}]
+    assert "not accepted by the 'eval' operation" in errors[0]["message"]

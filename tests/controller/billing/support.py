@@ -7,7 +7,7 @@ from typing import Any
 import peewee as pw
 
 from broker.messages import TaskResult
-from controller import jobs
+from controller import jobs, outcomes
 from controller.auth import create_account
 from controller.billing import accounts, holds, ledger, pricing
 from controller.billing.models import Hold, LedgerEntry
@@ -60,8 +60,8 @@ def submit(account: Account, body: dict[str, Any]) -> Job:
     return job
 
 
-def claim(task_id: str, attempt: int = 1) -> jobs.Claim:
-    return jobs.claim_task(task_id, attempt, "agent-1", lambda agent, task: False)
+def claim(task_id: str, attempt: int = 1) -> outcomes.Claim:
+    return outcomes.claim_task(task_id, attempt, "agent-1", lambda agent, task: False)
 
 
 def result(
@@ -81,13 +81,15 @@ def result(
     )
 
 
-def run_task(db: pw.Database, task_id: str, status: str = "completed", duration_ms: int = 1000) -> jobs.Applied | None:
+def run_task(
+    db: pw.Database, task_id: str, status: str = "completed", duration_ms: int = 1000
+) -> outcomes.Applied | None:
     """Claim the task's current attempt and apply its result, in two transactions as the controller does."""
     with db.atomic():
         task = Task.get_by_id(task_id)
         assert claim(task_id, task.attempt).run
     with db.atomic():
-        return jobs.apply_result(result(Task.get_by_id(task_id), status, duration_ms))
+        return outcomes.apply_result(result(Task.get_by_id(task_id), status, duration_ms))
 
 
 def expected_charge(job: Job, used_ms: int) -> int:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import peewee as pw
 import pytest
 
-from controller import jobs, presets
+from controller import outcomes, presets
 from controller.billing import accounts, holds, ledger
 from controller.billing.errors import Shortfall
 from controller.billing.models import Hold, LedgerEntry
@@ -118,11 +118,11 @@ def test_every_retried_attempt_is_charged_and_lost_agents_are_free(db: pw.Databa
     with db.atomic():
         assert claim(task_id, 1).run
     with db.atomic():
-        assert jobs.apply_result(result(Task.get_by_id(task_id), "failed", 50_000, counts=False)).retried
+        assert outcomes.apply_result(result(Task.get_by_id(task_id), "failed", 50_000, counts=False)).retried
     with db.atomic():
         assert claim(task_id, 2).run
     with db.atomic():
-        assert jobs.apply_result(result(Task.get_by_id(task_id), "failed", 4_000)).retried
+        assert outcomes.apply_result(result(Task.get_by_id(task_id), "failed", 4_000)).retried
     run_task(db, task_id, "completed", 6_000)
 
     # Then the two attempts in which the command ran are charged; the lost one is not
@@ -156,7 +156,7 @@ def test_a_cancel_charges_running_attempts_up_to_the_cancel_and_nothing_for_queu
 
     # When the job is cancelled
     with db.atomic():
-        cancelled, changed = jobs.cancel_job(job.id)
+        cancelled, changed = outcomes.cancel_job(job.id)
 
     # Then the charge covers the finished attempt and the running one until the cancel
     assert changed and cancelled.status == "cancelled"
@@ -171,7 +171,7 @@ def test_a_job_cancelled_before_it_ran_costs_nothing(db: pw.Database) -> None:
     with db.atomic():
         job = submit(account, job_body(tasks=2))
     with db.atomic():
-        jobs.cancel_job(job.id)
+        outcomes.cancel_job(job.id)
 
     assert Hold.get(Hold.job == job.id).charged_micro == 0
     assert not LedgerEntry.select().where(LedgerEntry.kind == "charge").exists()
@@ -189,12 +189,12 @@ def test_a_duplicate_result_changes_nothing(db: pw.Database) -> None:
         assert claim(task_id).run
     delivered = result(Task.get_by_id(task_id), "completed", 3_000)
     with db.atomic():
-        assert jobs.apply_result(delivered) is not None
+        assert outcomes.apply_result(delivered) is not None
     before = accounts.balance(account.id)
 
     # When the broker delivers the same result again
     with db.atomic():
-        again = jobs.apply_result(delivered)
+        again = outcomes.apply_result(delivered)
 
     # Then it is ignored: one charge, the same balance
     assert again is None
@@ -217,7 +217,7 @@ def test_a_crash_before_the_final_result_commits_settles_once_when_it_is_redeliv
         assert claim(task_id).run
     delivered = result(Task.get_by_id(task_id), "completed", 4_000)
     with pytest.raises(Crash), db.atomic():
-        jobs.apply_result(delivered)
+        outcomes.apply_result(delivered)
         raise Crash
 
     # Then neither the terminal status nor the settlement happened
@@ -228,7 +228,7 @@ def test_a_crash_before_the_final_result_commits_settles_once_when_it_is_redeliv
     # When the broker redelivers the result after the restart (twice, for good measure)
     for _ in range(2):
         with db.atomic():
-            jobs.apply_result(delivered)
+            outcomes.apply_result(delivered)
 
     # Then the job settled exactly once
     hold = Hold.get(Hold.job == job.id)

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from broker.messages import TaskResult
-from controller import jobs
+from controller import outcomes
 from controller.billing import holds, ledger
 from controller.billing.errors import Shortfall
 from controller.billing.models import Hold
@@ -110,13 +110,13 @@ class MoneyMachine(RuleBasedStateMachine):
             before = self._snapshot()
             try:
                 with self.db.atomic():
-                    jobs.apply_result(delivered)
+                    outcomes.apply_result(delivered)
                     raise Crash
             except Crash:
                 pass
             assert self._snapshot() == before
         with self.db.atomic():
-            applied = jobs.apply_result(delivered)
+            applied = outcomes.apply_result(delivered)
         assert applied is not None
         self.applied.append(delivered)
         if delivered.counts_as_attempt:
@@ -128,7 +128,7 @@ class MoneyMachine(RuleBasedStateMachine):
     def deliver_a_result_again(self, data: st.DataObject) -> None:
         before = self._snapshot()
         with self.db.atomic():
-            assert jobs.apply_result(pick(data, self.applied)) is None
+            assert outcomes.apply_result(pick(data, self.applied)) is None
         assert self._snapshot() == before
 
     @precondition(lambda self: self._live_jobs())
@@ -137,7 +137,7 @@ class MoneyMachine(RuleBasedStateMachine):
         job = pick(data, self._live_jobs())
         claimed = [t.claimed_at for t in Task.select().where(Task.job == job.id, Task.status == "running")]
         with self.db.atomic():
-            cancelled, changed = jobs.cancel_job(job.id)
+            cancelled, changed = outcomes.cancel_job(job.id)
         assert changed
         timeout_s = job.spec["timeout_s"]
         self.used_ms[job.id] += sum(ledger.attempt_ms(c, cancelled.finished_at, timeout_s) for c in claimed)
