@@ -74,11 +74,10 @@ def platform(tasks: int, workdir: Path) -> tuple[float, float]:
 def planning(tasks: int, workdir: Path) -> dict[str, float]:
     """Seconds to validate+plan+store a `tasks`-wide fan-out in SQLite, and to enqueue every attempt."""
     from broker.connection import connect
-    from broker.queues import task_queue
     from controller import jobs
     from controller.auth import create_account
     from controller.db import open_database
-    from controller.dispatcher import build_message, mark_enqueued, pending_tasks, send_batch
+    from controller.dispatcher import build_message, job_queue, mark_enqueued, pending_tasks, send_batch
     from controller.jobspec import parse_job_spec
     from controller.planning import plan_job
 
@@ -99,7 +98,7 @@ def planning(tasks: int, workdir: Path) -> dict[str, float]:
             command=["true"],
             runtime="process",
             workdir=".",
-            profile="cpu",
+            profile="cpu-small",
             idempotency_key=None,
         )
     stored = time.perf_counter() - started
@@ -107,7 +106,7 @@ def planning(tasks: int, workdir: Path) -> dict[str, float]:
     started = time.perf_counter()
     sent = 0
     while pending := pending_tasks(1000):
-        batch = [(build_message(t, j, plan), task_queue(j.profile, j.priority), j.priority) for t, j in pending]
+        batch = [(build_message(t, j, plan), job_queue(j), j.priority) for t, j in pending]
         send_batch(broker, batch)
         with db.atomic():
             mark_enqueued([(m.task_id, m.attempt) for m, _, _ in batch], {m.job_id for m, _, _ in batch})
@@ -124,21 +123,21 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
-        (tmp_path / "base").mkdir()
-        base_s = baseline(args.tasks, tmp_path / "base")
-        (tmp_path / "platform").mkdir()
-        platform_s, submit_s = platform(args.tasks, tmp_path / "platform")
-        (tmp_path / "plan").mkdir()
+        for name in ("plan", "base", "platform"):
+            (tmp_path / name).mkdir()
         plan = planning(args.plan_tasks, tmp_path / "plan")
-    print(f"trivial tasks: {args.tasks}")
-    print(f"  bare 2-process pool : {base_s:7.2f} s  ({args.tasks / base_s:7.1f} tasks/s)")
+        print(
+            f"planning {args.plan_tasks} tasks: validate+plan+store {plan['plan_and_store_s']:.2f} s, "
+            f"build+enqueue+mark {plan['enqueue_s']:.2f} s",
+            flush=True,
+        )
+        base_s = baseline(args.tasks, tmp_path / "base")
+        print(f"trivial tasks: {args.tasks}")
+        print(f"  bare 2-process pool : {base_s:7.2f} s  ({args.tasks / base_s:7.1f} tasks/s)", flush=True)
+        platform_s, submit_s = platform(args.tasks, tmp_path / "platform")
     rate = args.tasks / platform_s
-    print(f"  embedded platform   : {platform_s:7.2f} s  ({rate:7.1f} tasks/s, submit {submit_s:.2f} s)")
+    print(f"  embedded platform, 2 slots: {platform_s:7.2f} s  ({rate:7.1f} tasks/s, submit {submit_s:.2f} s)")
     print(f"  platform / baseline throughput: {base_s / platform_s:.2f}")
-    print(
-        f"planning {args.plan_tasks} tasks: validate+plan+store {plan['plan_and_store_s']:.2f} s, "
-        f"build+enqueue+mark {plan['enqueue_s']:.2f} s"
-    )
 
 
 if __name__ == "__main__":
