@@ -147,6 +147,7 @@ def upload_outputs(client: ControllerClient, scratch: Path, log: Path, job_id: s
         artifact = client.upload_artifact(path, relative, job_id, task_id)
         listed.append({"id": artifact["id"], "path": relative, "size": artifact["size"], "sha256": artifact["sha256"]})
     log_id = ""
-    if log.is_file():
+    # An empty log is not worth a round trip: the (empty) tail already travels with the result.
+    if log.is_file() and log.stat().st_size > 0:
         log_id = client.upload_artifact(log, f"{task_id}.log", job_id, task_id)["id"]
     return Outputs(tuple(listed), log_id)

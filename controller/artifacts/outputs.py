@@ -75,6 +75,9 @@ def outputs_of_job(job_id: str, task_ids: Iterable[str] | None = None) -> dict[s
 
 
 def output_persisted(tasks: Iterable[Task], outputs: dict[str, TaskOutputs]) -> bool:
-    """Whether the full output log of every task that ran to an end (completed or failed) is stored."""
+    """Whether the full output log of every task that ran to an end (completed or failed) is stored.
+
+    A task that printed nothing has nothing to store (agents skip empty logs).
+    """
     ran = [t for t in tasks if t.status in ("completed", "failed") and t.exit_code is not None]
-    return bool(ran) and all(outputs.get(t.id, TaskOutputs()).log for t in ran)
+    return bool(ran) and all(outputs.get(t.id, TaskOutputs()).log or not t.output_tail for t in ran)
