@@ -10,9 +10,13 @@ setup(
     description="Distributed compute platform: REST controller, Dramatiq broker contract, worker-pull agents",
     long_description=Path("README.md").read_text(encoding="utf-8"),
     long_description_content_type="text/markdown",
+    license="MIT",
     python_requires=">=3.11",
     packages=find_packages(include=["controller*", "broker*", "agent*", "recipes*"]),
-    package_data={"controller": ["docs/*.md", "docs/*.html"]},
+    package_data={
+        "controller": ["docs/*.md", "docs/*.html"],
+        "recipes": ["prop_amm/rust/*.rs", "prop_amm/README.md", "echidna/OPERATOR.md"],
+    },
     install_requires=[
         "dramatiq[rabbitmq,redis]>=2.0,<3",
         "pyzmq>=26",

@@ -32,6 +32,7 @@ from controller.routes import (
     artifact_uploads,
     artifacts,
     docs,
+    downloads,
     projects,
     public,
     recipes,
@@ -79,7 +80,7 @@ def create_app(settings: Settings, *, broker: dramatiq.Broker | None = None) -> 
     )
     app[SETTINGS], app[METRICS] = settings, Metrics()
     # streams before job_routes: /api/v1/jobs/watch is not a job id
-    for module in (public, docs, metrics_routes, streams, job_routes, projects, agent, recipes, account):
+    for module in (public, docs, downloads, metrics_routes, streams, job_routes, projects, agent, recipes, account):
         app.add_routes(module.routes)
     for module in (artifacts, artifact_multipart, artifact_uploads, agent_artifacts):
         app.add_routes(module.routes)

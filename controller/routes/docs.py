@@ -34,6 +34,8 @@ ENDPOINTS: tuple[tuple[str, str, bool, str], ...] = (
     ("GET", "/api/v1/docs/recipes", False, "Recipes guide (JSON-wrapped markdown)"),
     ("GET", "/api/v1/docs/python-sdk", False, "Python SDK and CLI guide (JSON-wrapped markdown)"),
     ("GET", "/api/v1/docs/workflows", False, "Workflow patterns (JSON-wrapped markdown)"),
+    ("GET", "/api/v1/docs/openapi.json", False, "OpenAPI 3.1 document of these endpoints"),
+    ("GET", "/docs/downloads/{filename}", False, "The Python SDK wheel (computalot-<version>-py3-none-any.whl)"),
     ("POST", "/api/v1/auth/register", False, "Always 403: API keys are issued by an operator"),
     ("POST", "/api/v1/auth/wallet/challenge", False, "Sign-In with Ethereum challenge for a whitelisted wallet"),
     ("POST", "/api/v1/auth/wallet/verify", False, "Trade a signed challenge for an fls_ session token (24 h)"),
@@ -105,6 +107,7 @@ DOCUMENTS: tuple[tuple[str, str, str], ...] = (
     ("/api/v1/docs/recipes", "Recipes", "json"),
     ("/api/v1/docs/python-sdk", "Python SDK and CLI", "json"),
     ("/api/v1/docs/workflows", "Workflow patterns", "json"),
+    ("/api/v1/docs/openapi.json", "OpenAPI document", "json"),
 )
 
 #: JSON-wrapped guides: path -> (source file, title).
