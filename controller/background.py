@@ -42,6 +42,17 @@ class BackgroundLoop:
                 logger.exception("%s failed; retrying shortly", type(self).__name__)
                 more = False
             if not more:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=self.interval_s)
+                await wait_or_timeout(self._wake, self.interval_s)
                 self._wake.clear()
+
+
+async def wait_or_timeout(event: asyncio.Event, timeout_s: float) -> bool:
+    """Wait for `event` at most `timeout_s`; whether it was set.
+
+    `asyncio.timeout`, not `asyncio.wait_for`: on Python 3.11 `wait_for` can swallow a cancellation that
+    lands just as the event is set, and a loop built on it then never stops.
+    """
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(timeout_s):
+            await event.wait()
+    return event.is_set()

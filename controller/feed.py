@@ -19,6 +19,7 @@ from typing import Any
 
 import peewee as pw
 
+from controller.background import wait_or_timeout
 from controller.db import Store
 from controller.models import Event
 from controller.views import iso
@@ -99,9 +100,7 @@ class Subscription:
 
     async def wait(self, timeout_s: float) -> bool:
         """Whether something arrived (or the subscription closed) within `timeout_s`."""
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._ready.wait(), timeout_s)
-        return self._ready.is_set()
+        return await wait_or_timeout(self._ready, timeout_s)
 
     def drain(self) -> list[FeedEvent]:
         """Everything pushed since the last drain; clears the overflow mark."""
@@ -188,8 +187,7 @@ class EventFeed:
 
     async def _run(self) -> None:
         while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.poll_s)
+            await wait_or_timeout(self._wake, self.poll_s)
             self._wake.clear()
             try:
                 await self.pump()

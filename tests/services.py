@@ -105,6 +105,24 @@ def _kill_if_same(pid: int, start_time: int) -> None:
         pass  # already gone
 
 
+def _wait_gone(family: dict[int, int], timeout_s: float) -> None:
+    """Until every killed process has exited (a zombie counts): a big VM takes a moment to die under load."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        alive = []
+        for pid, start_time in family.items():
+            try:
+                stat = Path("/proc", str(pid), "stat").read_text()
+            except OSError:
+                continue
+            fields = stat[stat.rindex(")") + 2 :].split()
+            if fields[0] != "Z" and int(fields[19]) == start_time:
+                alive.append(pid)
+        if not alive:
+            return
+        time.sleep(0.05)
+
+
 class _Process:
     """One child started as leader of a new session, so its whole group can be signalled without ours."""
 
@@ -137,6 +155,7 @@ class _Process:
                 self.popen.wait()
         for pid, start_time in family.items():
             _kill_if_same(pid, start_time)
+        _wait_gone(family, timeout_s)
 
     def pids(self) -> set[int]:
         """Return the pids of this process and its descendants that are alive now."""
