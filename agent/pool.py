@@ -141,6 +141,7 @@ class RecipeRun:
     ) -> None:
         self.pool, self.recipe, self.request = pool, recipe, request
         self.on_output, self.on_progress, self.on_publish = on_output, on_progress, on_publish
+        self.latest_progress: dict[str, Any] | None = None
         self.tail = Tail()
         self._cancelled = threading.Event()
         self.worker_pid = 0
@@ -185,13 +186,17 @@ class RecipeRun:
                 continue
             frame = decode(worker.conn.recv_bytes())
             if isinstance(frame, Done):
-                return RunOutcome("completed", 0, frame.result, "", "", self.tail.text(), started, time.time()), True
+                outcome = RunOutcome(
+                    "completed", 0, frame.result, "", "", self.tail.text(), started, time.time(), self.latest_progress
+                )
+                return outcome, True
             if isinstance(frame, Failed):
                 return self._outcome("failed", None, frame.message, frame.code, started), True
             self._handle(worker, frame)
 
     def _handle(self, worker: Worker, frame: Any) -> None:
         if isinstance(frame, Progress):
+            self.latest_progress = frame.fields
             self.on_progress(frame.fields)
         elif isinstance(frame, Output):
             for line in frame.lines:
@@ -208,4 +213,6 @@ class RecipeRun:
             worker.conn.send_bytes(encode(answer))
 
     def _outcome(self, status: str, code: int | None, error: str, error_code: str, started: float) -> RunOutcome:
-        return RunOutcome(status, code, None, error, error_code, self.tail.text(), started, time.time())
+        return RunOutcome(
+            status, code, None, error, error_code, self.tail.text(), started, time.time(), self.latest_progress
+        )

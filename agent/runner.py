@@ -53,6 +53,8 @@ class RunOutcome:
     output_tail: str
     started_at: float
     finished_at: float
+    #: the last progress the command reported (it also travels with the result, so it is never lost)
+    progress: dict[str, Any] | None = None
 
 
 class Tail:
@@ -90,6 +92,7 @@ class Run:
         self.on_output = on_output
         self.on_progress = on_progress
         self.kill_grace_s = kill_grace_s
+        self.latest_progress: dict[str, Any] | None = None
         self.tail = Tail()
         self._cancelled = threading.Event()
         self._pending: dict[str, list[str]] = {"stdout": [], "stderr": []}
@@ -171,6 +174,7 @@ class Run:
         except ValueError:
             return
         if isinstance(progress, dict):
+            self.latest_progress = progress
             self.on_progress(progress)
 
     def _flush(self) -> None:
@@ -244,4 +248,6 @@ class Run:
             if self._log is not None:
                 self._log.close()
                 self._log = None
-        return RunOutcome(status, code, result, error, error_code, self.tail.text(), started, time.time())
+        return RunOutcome(
+            status, code, result, error, error_code, self.tail.text(), started, time.time(), self.latest_progress
+        )

@@ -346,4 +346,5 @@ def _result(
         counts_as_attempt=counts,
         artifacts=outputs.artifacts,
         output_artifact=outputs.log,
+        progress=outcome.progress,
     )

@@ -83,6 +83,8 @@ class TaskResult:
     artifacts: tuple[dict[str, Any], ...] = ()
     #: the artifact holding the attempt's full stdout+stderr log, when it was uploaded
     output_artifact: str = ""
+    #: the last COMPUTALOT_PROGRESS the attempt reported (live frames are best effort; this one is not)
+    progress: dict[str, Any] | None = None
     v: int = WIRE_VERSION
 
 

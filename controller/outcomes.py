@@ -95,6 +95,10 @@ def apply_result(result: TaskResult) -> Applied | None:
     now = time.time()
     task.output_tail = result.output_tail or task.output_tail
     task.exit_code = result.exit_code
+    if result.progress is not None and result.progress != task.latest_progress:
+        # the live frame may have been lost or flushed too late: the final progress comes with the result
+        task.latest_progress = result.progress
+        record(job, "progress", {"task_id": task.id, "attempt": task.attempt, "progress": result.progress}, now)
     task_outputs.record(task, job.account_id, result)
     holds.record_result(job, task, result, now)
     if result.status == "completed":

@@ -207,3 +207,13 @@ def test_listing_filters_by_status_project_and_tag_and_pages_newest_first(client
     assert client.list_jobs(status="failed")["jobs"] == []
     with pytest.raises(ValidationError):
         client.list_jobs(status="bogus")
+
+
+def test_the_last_progress_of_a_short_task_is_kept(client: ComputalotClient, project: str):
+    # Given a task that reports progress and exits at once (no live flush happens while it runs)
+    job = client.submit_job(project=project, payload={"progress": {"epoch": 9, "done": True}})
+    client.wait(job["id"], timeout_s=60)
+    # Then its final progress is on the task and in the event log, delivered with the result
+    assert client.get_tasks(job["id"])["tasks"][0]["latest_progress"] == {"epoch": 9, "done": True}
+    progress = [e["data"]["progress"] for e in client.get_events(job["id"])["events"] if e["kind"] == "progress"]
+    assert progress[-1] == {"epoch": 9, "done": True}
