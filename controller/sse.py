@@ -127,7 +127,8 @@ class Stream:
                 return True
             if time.monotonic() - self._written_at >= self.heartbeat_s:
                 await self._write(b": heartbeat\n\n")
-            return False
+            # A job can turn terminal in a later commit than its last event; look again rather than wait forever.
+            return await self._catch_up() if self.scope.ends else False
         if sub.closed:
             return True
         overflowed = sub.overflowed
