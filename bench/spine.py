@@ -76,7 +76,7 @@ def planning(tasks: int, workdir: Path) -> dict[str, float]:
     from broker.connection import connect
     from controller import jobs
     from controller.auth import create_account
-    from controller.db import open_database
+    from controller.core.db import open_database
     from controller.dispatcher import build_message, job_queue, mark_enqueued, pending_tasks, send_batch
     from controller.jobspec import parse_job_spec
     from controller.planning import plan_job

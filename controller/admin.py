@@ -10,9 +10,9 @@ import click
 from controller import admin_accounts
 from controller.auth import ROLES, create_account, issue_key
 from controller.billing import accounts
-from controller.db import open_database
+from controller.core.db import open_database
+from controller.core.settings import Settings
 from controller.models import Account, ApiKey
-from controller.settings import Settings
 
 
 @click.group()

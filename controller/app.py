@@ -15,7 +15,9 @@ from controller.artifacts.lifecycle import artifacts_ctx
 from controller.auth import resolve_token
 from controller.billing import routes as billing_routes
 from controller.callbacks import CallbackSender
-from controller.db import Store, open_database
+from controller.core.db import Store, open_database
+from controller.core.settings import Settings
+from controller.core.web import ACCOUNT, BROKER, DISPATCHER, HUB, REGISTRY, SETTINGS, STORE, Handler, error_middleware
 from controller.dispatcher import Dispatcher, requeue_all_unfinished
 from controller.feedback import routes as feedback_routes
 from controller.hub import Hub
@@ -41,8 +43,6 @@ from controller.routes import (
 from controller.routes import admin as admin_routes
 from controller.routes import jobs as job_routes
 from controller.routes import metrics as metrics_routes
-from controller.settings import Settings
-from controller.web import ACCOUNT, BROKER, DISPATCHER, HUB, REGISTRY, SETTINGS, STORE, Handler, error_middleware
 
 logger = logging.getLogger(__name__)
 

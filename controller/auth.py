@@ -6,7 +6,7 @@ import hashlib
 import secrets
 import time
 
-from controller.errors import Forbidden, Unauthorized
+from controller.core.errors import Forbidden, Unauthorized
 from controller.models import Account, ApiKey
 
 #: Prefix of admin-issued API keys.

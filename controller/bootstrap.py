@@ -7,7 +7,7 @@ from pathlib import Path
 
 from controller.auth import create_account, issue_key, resolve_token
 from controller.billing import accounts, ledger
-from controller.errors import Unauthorized
+from controller.core.errors import Unauthorized
 from controller.models import Account
 
 TOKEN_FILE = "admin-token"

@@ -18,8 +18,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from controller.background import BackgroundLoop
-from controller.db import Store
+from controller.core.background import BackgroundLoop
+from controller.core.db import Store
 from controller.models import Account, Callback, Job
 
 logger = logging.getLogger(__name__)

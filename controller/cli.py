@@ -9,7 +9,7 @@ import click
 from aiohttp import web
 
 from controller.app import create_app
-from controller.settings import Settings
+from controller.core.settings import Settings
 
 
 @click.command()

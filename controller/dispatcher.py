@@ -18,8 +18,8 @@ import peewee as pw
 from broker.messages import TaskMessage
 from broker.queues import recipe_queue, task_queue
 from broker.transport import send_task
-from controller.background import BackgroundLoop
-from controller.db import Store
+from controller.core.background import BackgroundLoop
+from controller.core.db import Store
 from controller.jobs import ACTIVE_JOB
 from controller.jobspec import spec_from_json
 from controller.models import Job, Task

@@ -19,8 +19,8 @@ from typing import Any
 
 import peewee as pw
 
-from controller.background import wait_or_timeout
-from controller.db import Store
+from controller.core.background import wait_or_timeout
+from controller.core.db import Store
 from controller.models import Event
 from controller.views import iso
 

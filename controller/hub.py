@@ -19,7 +19,7 @@ import zmq.asyncio
 from broker.errors import DecodeError
 from broker.messages import AgentHeartbeat, Control, TaskOutput, TaskProgress, decode, encode
 from broker.output import TAIL_BYTES, last_bytes
-from controller.db import Store
+from controller.core.db import Store
 from controller.models import Event, Job, Task
 from controller.output_events import PendingOutput
 from controller.registry import AgentRegistry

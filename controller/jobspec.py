@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from controller.errors import InvalidFanOut, ValidationFailed, field_error
+from controller.core.errors import InvalidFanOut, ValidationFailed, field_error
 from controller.jobtypes import (
     JOB_TYPES,
     TYPE_FIELDS,

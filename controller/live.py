@@ -7,11 +7,11 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from controller.core.web import BROKER, REGISTRY, SETTINGS, STORE
 from controller.feed import EventFeed
 from controller.metrics import METRICS
 from controller.probes import BrokerProbe
 from controller.publisher import EventPublisher
-from controller.web import BROKER, REGISTRY, SETTINGS, STORE
 
 logger = logging.getLogger(__name__)
 

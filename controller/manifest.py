@@ -9,7 +9,7 @@ from collections.abc import Set
 from dataclasses import dataclass, field
 from typing import Any
 
-from controller.errors import InvalidManifest, field_error
+from controller.core.errors import InvalidManifest, field_error
 
 MANIFEST_NAME = "computalot.project.json"
 RUNTIME_KINDS = ("oci", "process")

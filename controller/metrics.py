@@ -20,12 +20,12 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
+from controller.core.web import Handler
 from controller.feed import EventFeed, FeedEvent
 from controller.models import Job, Task
 from controller.probes import BrokerProbe
 from controller.publisher import EventPublisher
 from controller.registry import AgentRegistry
-from controller.web import Handler
 
 logger = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from broker.queues import SIZES
-from controller.errors import ValidationFailed, field_error
+from controller.core.errors import ValidationFailed, field_error
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from controller import tarball
-from controller.errors import InvalidManifest, field_error
+from controller.core.errors import InvalidManifest, field_error
 from controller.manifest import MANIFEST_NAME, check_project_files, parse_manifest
 from controller.models import Event, Project, Revision
 

@@ -6,8 +6,8 @@ import logging
 import time
 
 from controller import outcomes
-from controller.background import BackgroundLoop
-from controller.db import Store
+from controller.core.background import BackgroundLoop
+from controller.core.db import Store
 from controller.dispatcher import Dispatcher
 from controller.registry import AgentRegistry
 

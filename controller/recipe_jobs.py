@@ -8,7 +8,7 @@ from jsonschema import Draft202012Validator, ValidationError
 
 from broker.queues import recipe_key
 from controller.artifacts.refs import validate_refs
-from controller.errors import NoCapableWorkers, ValidationFailed, field_error
+from controller.core.errors import NoCapableWorkers, ValidationFailed, field_error
 from controller.models import Account
 from controller.planning import Plan
 from controller.registry import AgentRegistry

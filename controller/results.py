@@ -11,7 +11,7 @@ import dramatiq
 from broker.queues import APPLY_RESULT, RESULTS_QUEUE
 from broker.transport import result_from_args
 from controller import outcomes
-from controller.db import Store
+from controller.core.db import Store
 
 logger = logging.getLogger(__name__)
 

@@ -15,8 +15,8 @@ from agent.worker import Agent
 from broker.connection import connect
 from controller.app import create_app
 from controller.bootstrap import ensure_admin_token
-from controller.settings import Settings
-from controller.web import STORE
+from controller.core.settings import Settings
+from controller.core.web import STORE
 
 logger = logging.getLogger(__name__)
 

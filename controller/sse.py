@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import peewee as pw
 from aiohttp import web
 
-from controller.db import Store
-from controller.errors import ValidationFailed, field_error
+from controller.core.db import Store
+from controller.core.errors import ValidationFailed, field_error
 from controller.feed import BATCH, EventFeed, FeedEvent, Subscription, read_events
 from controller.jobs import TERMINAL_JOB
 from controller.models import Event, Job

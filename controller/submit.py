@@ -15,13 +15,13 @@ from controller.billing import holds, pricing
 from controller.billing.errors import Shortfall
 from controller.billing.service import refuse
 from controller.callbacks import private_address
-from controller.errors import ComputalotError, Conflict, NoCapableWorkers, ValidationFailed, field_error
+from controller.core.errors import ComputalotError, Conflict, NoCapableWorkers, ValidationFailed, field_error
+from controller.core.web import DISPATCHER, REGISTRY, SETTINGS, STORE, not_found
 from controller.jobspec import JobSpec, parse_job_spec, spec_to_json
 from controller.models import Account, Job, Project, Revision
 from controller.planning import Plan, plan_job
 from controller.recipe_jobs import check_recipe_job, find_recipe, recipe_queue_key
 from controller.views import job_json
-from controller.web import DISPATCHER, REGISTRY, SETTINGS, STORE, not_found
 
 #: Jobs accepted by one `POST /api/v1/jobs/batch`.
 MAX_BATCH = 200

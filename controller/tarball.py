@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from controller.errors import InvalidTarball, PayloadTooLarge
+from controller.core.errors import InvalidTarball, PayloadTooLarge
 
 MiB = 1024 * 1024
 _GZIP_MAGIC = b"\x1f\x8b"

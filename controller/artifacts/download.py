@@ -8,9 +8,9 @@ from aiohttp import web
 
 from controller.artifacts.ranges import Unsatisfiable, parse_range
 from controller.artifacts.service import Artifacts, blob_key
-from controller.errors import ComputalotError
+from controller.core.errors import ComputalotError
+from controller.core.web import json_response
 from controller.models import Artifact
-from controller.web import json_response
 
 
 def artifact_headers(artifact: Artifact) -> dict[str, str]:

@@ -13,7 +13,7 @@ from controller.artifacts import multipart
 from controller.artifacts.service import ARTIFACTS, Artifacts
 from controller.artifacts.signing import Signer
 from controller.artifacts.store import LocalStore
-from controller.web import SETTINGS, STORE
+from controller.core.web import SETTINGS, STORE
 
 logger = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from pathlib import PurePosixPath
 from typing import Any
 
-from controller.errors import ValidationFailed, field_error
+from controller.core.errors import ValidationFailed, field_error
 from controller.models import Account, Artifact
 
 #: The payload key holding artifact downloads.

@@ -23,11 +23,11 @@ from controller.artifacts.signing import Signer
 from controller.artifacts.store import ArtifactStore
 from controller.artifacts.streams import Measured
 from controller.auth import new_id
-from controller.db import Store
-from controller.errors import PayloadTooLarge, ValidationFailed, field_error
+from controller.core.db import Store
+from controller.core.errors import PayloadTooLarge, ValidationFailed, field_error
+from controller.core.settings import Settings
+from controller.core.web import not_found
 from controller.models import Artifact
-from controller.settings import Settings
-from controller.web import not_found
 
 logger = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterable, AsyncIterator, Callable
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
-from controller.errors import BadRequest
+from controller.core.errors import BadRequest
 
 logger = logging.getLogger(__name__)
 

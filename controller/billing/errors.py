@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from controller.errors import ComputalotError
+from controller.core.errors import ComputalotError
 
 _FUND = "Pay details.quote (POST /api/v1/account/quotes/{id}/pay/x402) or ask an admin for credit, then retry."
 

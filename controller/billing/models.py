@@ -89,5 +89,5 @@ class Payment(BaseModel):
     settled_at = pw.FloatField(null=True)
 
 
-#: Created by `controller.db.open_database` with the core tables.
+#: Created by `controller.core.db.open_database` with the core tables.
 BILLING_MODELS: list[type[BaseModel]] = [LedgerEntry, Hold, Quote, Payment]

@@ -19,8 +19,8 @@ from controller.billing.errors import (
 )
 from controller.billing.facilitator import Facilitator, Settlement
 from controller.billing.models import Payment, Quote
-from controller.db import Store
-from controller.errors import Conflict
+from controller.core.db import Store
+from controller.core.errors import Conflict
 
 logger = logging.getLogger(__name__)
 

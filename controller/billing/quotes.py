@@ -9,7 +9,7 @@ from controller.auth import new_id
 from controller.billing import ledger, x402
 from controller.billing.errors import InsufficientBalance, Shortfall
 from controller.billing.models import Quote
-from controller.db import Store
+from controller.core.db import Store
 
 #: A quote can be paid for this long.
 QUOTE_TTL_S = 3600

@@ -13,12 +13,12 @@ from controller.billing.errors import Shortfall
 from controller.billing.models import Hold, LedgerEntry, Quote
 from controller.billing.service import FACILITATOR, X402, refuse
 from controller.billing.views import entry_json, hold_json
-from controller.errors import ValidationFailed, field_error
+from controller.core.errors import ValidationFailed, field_error
+from controller.core.web import SETTINGS, STORE, account_of, int_query, json_response, not_found, read_json
 from controller.models import Event, Project
 from controller.presets import PRESETS
 from controller.routes.projects import own_project
 from controller.views import iso
-from controller.web import SETTINGS, STORE, account_of, int_query, json_response, not_found, read_json
 
 routes = web.RouteTableDef()
 

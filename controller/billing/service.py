@@ -7,7 +7,7 @@ from aiohttp import web
 from controller.billing import quotes
 from controller.billing.errors import InsufficientBalance, Shortfall
 from controller.billing.x402 import X402Config
-from controller.web import SETTINGS, STORE
+from controller.core.web import SETTINGS, STORE
 
 X402 = web.AppKey("x402", X402Config)
 FACILITATOR = web.AppKey("facilitator", object)

@@ -29,7 +29,7 @@ from controller.billing.errors import (
     PaymentWrongNetwork,
     PaymentWrongRecipient,
 )
-from controller.settings import ConfigError
+from controller.core.settings import ConfigError
 
 X402_VERSION = 2
 #: Base mainnet, as a CAIP-2 network id

@@ -7,11 +7,11 @@ from typing import Any
 
 from aiohttp import web
 
-from controller.errors import ValidationFailed, field_error
+from controller.core.errors import ValidationFailed, field_error
+from controller.core.ratelimit import RateLimiter, client_key
+from controller.core.web import STORE, json_response, read_json
 from controller.feedback.models import Feedback
-from controller.ratelimit import RateLimiter, client_key
 from controller.views import iso
-from controller.web import STORE, json_response, read_json
 
 routes = web.RouteTableDef()
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from controller.errors import ComputalotError
+from controller.core.errors import ComputalotError
 
 _NEW_CHALLENGE = (
     "Ask for a new challenge (POST /api/v1/auth/wallet/challenge), sign its message, verify within 10 minutes."

@@ -50,5 +50,5 @@ class Session(BaseModel):
     revoked_at = pw.FloatField(null=True)
 
 
-#: Created by `controller.db.open_database` with the core tables.
+#: Created by `controller.core.db.open_database` with the core tables.
 IDENTITY_MODELS: list[type[BaseModel]] = [WalletIdentity, WalletChallenge, Session]

@@ -7,12 +7,12 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from controller.errors import ComputalotError, ValidationFailed, field_error
+from controller.core.errors import ComputalotError, ValidationFailed, field_error
+from controller.core.ratelimit import RateLimiter, client_key
+from controller.core.web import SETTINGS, STORE, json_response, read_json
 from controller.identity import siwe, wallets
 from controller.models import Account
-from controller.ratelimit import RateLimiter, client_key
 from controller.views import iso
-from controller.web import SETTINGS, STORE, json_response, read_json
 
 routes = web.RouteTableDef()
 

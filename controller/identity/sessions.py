@@ -6,7 +6,7 @@ import secrets
 import time
 
 from controller.auth import SESSION_PREFIX, hash_token, new_id
-from controller.errors import Unauthorized
+from controller.core.errors import Unauthorized
 from controller.identity.models import Session
 from controller.models import Account
 

@@ -9,7 +9,7 @@ import secrets
 import time
 
 from controller.auth import create_account, new_id
-from controller.errors import ComputalotError
+from controller.core.errors import ComputalotError
 from controller.identity import sessions, siwe
 from controller.identity.errors import (
     ChallengeExpired,

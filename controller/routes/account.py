@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from controller.core.web import account_of, json_response
 from controller.views import iso
-from controller.web import account_of, json_response
 
 routes = web.RouteTableDef()
 

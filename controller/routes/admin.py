@@ -10,14 +10,14 @@ from aiohttp import web
 from controller.auth import ROLES, create_account, hash_token, issue_key, require_admin
 from controller.billing import accounts, ledger
 from controller.billing.views import entry_json
-from controller.errors import ValidationFailed, field_error
+from controller.core.errors import ValidationFailed, field_error
+from controller.core.web import STORE, account_of, int_query, json_response, not_found, read_json
 from controller.feedback.models import Feedback
 from controller.feedback.routes import TYPES, feedback_json
 from controller.identity import wallets
 from controller.identity.models import WalletIdentity
 from controller.models import Account, ApiKey
 from controller.views import iso
-from controller.web import STORE, account_of, int_query, json_response, not_found, read_json
 
 routes = web.RouteTableDef()
 

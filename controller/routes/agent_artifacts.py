@@ -8,10 +8,10 @@ from controller.artifacts.download import send_artifact
 from controller.artifacts.service import ARTIFACTS, artifact_json
 from controller.artifacts.streams import request_chunks
 from controller.auth import require_admin
-from controller.errors import ValidationFailed, field_error
+from controller.core.errors import ValidationFailed, field_error
+from controller.core.web import account_of, json_response, not_found
 from controller.models import Artifact, Job, Task
 from controller.routes.artifacts import check_declared_length, header_filename
-from controller.web import account_of, json_response, not_found
 
 routes = web.RouteTableDef()
 

@@ -16,10 +16,10 @@ from controller.artifacts import multipart
 from controller.artifacts.service import ARTIFACTS, artifact_json
 from controller.artifacts.signing import InvalidSignature
 from controller.artifacts.streams import request_chunks
-from controller.errors import Forbidden
+from controller.core.errors import Forbidden
+from controller.core.web import json_response, not_found
 from controller.models import Account, ArtifactUpload
 from controller.routes.artifacts import DIRECT_PURPOSE, check_declared_length, check_sha256
-from controller.web import json_response, not_found
 
 routes = web.RouteTableDef()
 

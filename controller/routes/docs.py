@@ -13,7 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
-from controller.web import json_response
+from controller.core.web import json_response
 from recipes import registry
 
 routes = web.RouteTableDef()

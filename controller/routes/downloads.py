@@ -12,9 +12,9 @@ from typing import Any
 
 from aiohttp import web
 
+from controller.core.web import json_response, not_found
 from controller.routes.docs import ENDPOINTS, server_version
 from controller.sdk_wheel import build_wheel, wheel_name
-from controller.web import json_response, not_found
 
 routes = web.RouteTableDef()
 

@@ -8,13 +8,13 @@ from broker.messages import Control
 from controller import outcomes
 from controller.artifacts.outputs import outputs_of_job
 from controller.auth import require_writer
-from controller.errors import Conflict, ValidationFailed, field_error
+from controller.core.errors import Conflict, ValidationFailed, field_error
+from controller.core.web import HUB, SETTINGS, STORE, account_of, int_query, json_response, not_found, read_json
 from controller.jobspec import spec_from_json
 from controller.models import Event, Job, JobTag, Project, Task
 from controller.planning import plan_job
 from controller.submit import submit, submit_batch
 from controller.views import event_json, job_json, job_summary, results_json, task_json
-from controller.web import HUB, SETTINGS, STORE, account_of, int_query, json_response, not_found, read_json
 
 routes = web.RouteTableDef()
 

@@ -9,9 +9,9 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from controller.auth import require_admin, resolve_token
-from controller.errors import Unauthorized
+from controller.core.errors import Unauthorized
+from controller.core.web import SETTINGS, STORE
 from controller.metrics import METRICS
-from controller.web import SETTINGS, STORE
 
 routes = web.RouteTableDef()
 

@@ -9,13 +9,13 @@ import peewee as pw
 from aiohttp import web
 
 from controller.auth import new_id, require_writer
-from controller.errors import Conflict, PayloadTooLarge, ValidationFailed, field_error
+from controller.core.errors import Conflict, PayloadTooLarge, ValidationFailed, field_error
+from controller.core.web import REGISTRY, SETTINGS, STORE, account_of, json_response, not_found, read_json
 from controller.jobs import ACTIVE_JOB
 from controller.models import Job, Project, Revision
 from controller.projects import prepare_revision, publish_revision
 from controller.tarball import Limits
 from controller.views import project_json
-from controller.web import REGISTRY, SETTINGS, STORE, account_of, json_response, not_found, read_json
 
 routes = web.RouteTableDef()
 

@@ -6,9 +6,9 @@ from importlib import resources
 
 from aiohttp import web
 
-from controller.errors import Forbidden, NotReady
+from controller.core.errors import Forbidden, NotReady
+from controller.core.web import BROKER, HUB, REGISTRY, STORE, json_response
 from controller.live import FEED, PROBE
-from controller.web import BROKER, HUB, REGISTRY, STORE, json_response
 
 routes = web.RouteTableDef()
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from aiohttp import web
 
 from controller.auth import require_writer
-from controller.errors import ValidationFailed, field_error
+from controller.core.errors import ValidationFailed, field_error
+from controller.core.web import SETTINGS, account_of, json_response, not_found, read_json
 from controller.submit import submit
 from controller.views import job_json
-from controller.web import SETTINGS, account_of, json_response, not_found, read_json
 from recipes import registry
 
 routes = web.RouteTableDef()

@@ -5,12 +5,12 @@ from __future__ import annotations
 from aiohttp import web
 
 from controller import sse
-from controller.errors import NotFound, ValidationFailed, field_error
+from controller.core.errors import NotFound, ValidationFailed, field_error
+from controller.core.web import SETTINGS, STORE, account_of, json_response
 from controller.live import FEED, PUBLISHER
 from controller.models import Job
 from controller.routes.jobs import own_job
 from controller.routes.projects import own_project
-from controller.web import SETTINGS, STORE, account_of, json_response
 
 routes = web.RouteTableDef()
 

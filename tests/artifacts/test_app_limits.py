@@ -15,9 +15,9 @@ from controller.app import create_app
 from controller.artifacts import multipart
 from controller.artifacts.service import ARTIFACTS
 from controller.auth import create_account, issue_key
+from controller.core.settings import Settings
+from controller.core.web import STORE
 from controller.models import Artifact
-from controller.settings import Settings
-from controller.web import STORE
 
 LIMIT = 1024 * 1024
 

@@ -13,8 +13,8 @@ from aiohttp.test_utils import TestClient
 from controller.app import create_app
 from controller.auth import create_account, issue_key
 from controller.billing import accounts
-from controller.settings import Settings
-from controller.web import STORE
+from controller.core.settings import Settings
+from controller.core.web import STORE
 
 
 @dataclass

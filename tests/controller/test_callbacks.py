@@ -14,7 +14,7 @@ from aiohttp import web
 from controller import callbacks
 from controller.auth import create_account
 from controller.callbacks import CallbackSender, backoff_s, private_address, sign
-from controller.db import Store, open_database
+from controller.core.db import Store, open_database
 from controller.models import Callback, Job
 
 

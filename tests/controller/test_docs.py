@@ -12,10 +12,11 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import make_mocked_request
 
-from controller import errors, jobspec
+from controller import jobspec
 from controller.app import create_app, is_public
+from controller.core import errors
+from controller.core.settings import Settings
 from controller.routes import docs
-from controller.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -68,7 +69,7 @@ def concrete(path: str) -> str:
 
 
 def error_codes() -> set[str]:
-    """The `code` of every error class in controller/errors.py."""
+    """The `code` of every error class in controller/core/errors.py."""
     return {
         cls.code
         for cls in vars(errors).values()

@@ -1,4 +1,4 @@
-"""Tests of controller.errors and the JSON error envelope that controller.web's middleware puts on every error."""
+"""Tests of controller.core.errors and the JSON error envelope put on every error by controller.core.web."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-import controller.errors as errors_module
-from controller.errors import (
+import controller.core.errors as errors_module
+from controller.core.errors import (
     BadRequest,
     ComputalotError,
     Conflict,
@@ -25,8 +25,8 @@ from controller.errors import (
     ValidationFailed,
     field_error,
 )
-from controller.settings import ConfigError
-from controller.web import error_middleware, json_response, read_json
+from controller.core.settings import ConfigError
+from controller.core.web import error_middleware, json_response, read_json
 
 #: The API's error codes and statuses: clients match on these, so they never change.
 STABLE = {
@@ -71,7 +71,7 @@ def test_every_error_has_its_stable_code_and_status(cls: type[ComputalotError], 
 
 
 def test_every_error_class_in_controller_errors_is_in_the_stable_table() -> None:
-    # Given every ComputalotError subclass defined in controller.errors
+    # Given every ComputalotError subclass defined in controller.core.errors
     defined = {c for c in all_subclasses(ComputalotError) if c.__module__ == errors_module.__name__}
 
     # Then each has a published code and status (a new one must be added to the table above)

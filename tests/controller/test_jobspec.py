@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from controller.errors import InvalidFanOut, ValidationFailed
+from controller.core.errors import InvalidFanOut, ValidationFailed
 from controller.jobspec import (
     DEFAULT_TIMEOUT_S,
     KNOWN_FIELDS,

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from controller.errors import InvalidFanOut, ValidationFailed
+from controller.core.errors import InvalidFanOut, ValidationFailed
 from controller.jobspec import FanOut, parse_job_spec
 from controller.jobtypes import (
     JOB_TYPES,

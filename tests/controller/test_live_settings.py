@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from controller.settings import ConfigError, Settings
+from controller.core.settings import ConfigError, Settings
 
 
 def test_the_live_settings_default_to_loopback_a_free_port_no_token_and_15_s() -> None:

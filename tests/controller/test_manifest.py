@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from controller.errors import InvalidManifest
+from controller.core.errors import InvalidManifest
 from controller.manifest import MANIFEST_NAME, Manifest, check_project_files, parse_manifest
 
 

@@ -12,11 +12,11 @@ from prometheus_client.parser import text_string_to_metric_families
 from broker.messages import AgentHeartbeat, Capabilities
 from controller.app import create_app
 from controller.auth import create_account, issue_key, new_id
+from controller.core.settings import Settings
+from controller.core.web import REGISTRY, STORE
 from controller.feed import FeedEvent
 from controller.metrics import METRICS, Metrics, billing_totals
 from controller.models import Job
-from controller.settings import Settings
-from controller.web import REGISTRY, STORE
 
 METRICS_TOKEN = "scrape-secret-0123456789"
 #: A header that makes a loopback request look as if a proxy forwarded it from elsewhere.

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from broker.queues import SIZES, task_queue
-from controller.errors import ValidationFailed
+from controller.core.errors import ValidationFailed
 from controller.presets import DEFAULT_PRESET, PRESETS, Preset, resolve
 
 NUMERIC = ("cpu", "memory_mb", "gpu_count", "gpu_memory_mb")

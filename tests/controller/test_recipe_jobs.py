@@ -7,7 +7,7 @@ import time
 import pytest
 
 from broker.messages import AgentHeartbeat, Capabilities
-from controller.errors import NoCapableWorkers, ValidationFailed
+from controller.core.errors import NoCapableWorkers, ValidationFailed
 from controller.jobspec import parse_job_spec
 from controller.planning import plan_job
 from controller.recipe_jobs import check_recipe_job, find_recipe, payload_errors, recipe_queue_key

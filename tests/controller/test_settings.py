@@ -1,4 +1,4 @@
-"""Tests of controller.settings: environment parsing, flags on top, and the derived values."""
+"""Tests of controller.core.settings: environment parsing, flags on top, and the derived values."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from controller.settings import ConfigError, Settings, default_data_dir
+from controller.core.settings import ConfigError, Settings, default_data_dir
 
 
 def test_no_environment_gives_the_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

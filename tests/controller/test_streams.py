@@ -17,10 +17,10 @@ from computalot.streams import SSEParser
 from controller import feed as feed_module
 from controller.app import create_app
 from controller.auth import create_account, issue_key, new_id
+from controller.core.settings import Settings
+from controller.core.web import STORE
 from controller.jobs import record
 from controller.models import Account, Event, Job, Project
-from controller.settings import Settings
-from controller.web import STORE
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from controller import tarball
-from controller.errors import InvalidTarball, PayloadTooLarge
+from controller.core.errors import InvalidTarball, PayloadTooLarge
 from controller.tarball import FileEntry, Limits, content_hash, diff, extract_tarball, file_map, read_tarball
 
 Member = tuple[tarfile.TarInfo, bytes | None]

@@ -14,7 +14,7 @@ import pytest
 from controller.billing import accounts, pricing
 from controller.billing.errors import Shortfall
 from controller.billing.models import Hold
-from controller.db import open_database
+from controller.core.db import open_database
 from controller.jobspec import parse_job_spec
 from controller.models import Job
 from controller.planning import plan_job

@@ -17,7 +17,7 @@ from controller import outcomes
 from controller.billing import holds, ledger
 from controller.billing.errors import Shortfall
 from controller.billing.models import Hold
-from controller.db import open_database
+from controller.core.db import open_database
 from controller.models import Job, Task
 from tests.controller.billing.support import ACTIVE, check_invariants, claim, job_body, new_account, result, submit
 

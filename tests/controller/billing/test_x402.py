@@ -200,7 +200,7 @@ def test_the_payment_required_object_names_the_usdc_contract_amount_and_recipien
 
 
 def test_a_facilitator_without_a_pay_to_address_is_a_configuration_error() -> None:
-    from controller.settings import ConfigError
+    from controller.core.settings import ConfigError
 
     with pytest.raises(ConfigError):
         x402.config_from("", "eip155:8453", x402.BASE_USDC, "https://facilitator.example")

@@ -18,10 +18,10 @@ import peewee as pw
 from playhouse.db_url import connect as connect_url
 
 from controller.billing.models import BILLING_MODELS
+from controller.core.settings import ConfigError
 from controller.feedback.models import FEEDBACK_MODELS
 from controller.identity.models import IDENTITY_MODELS
 from controller.models import MODELS, database
-from controller.settings import ConfigError
 
 logger = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from controller.errors import ComputalotError
+from controller.core.errors import ComputalotError
 
 
 class ConfigError(ComputalotError):

@@ -10,11 +10,11 @@ from typing import Any
 import dramatiq
 from aiohttp import web
 
-from controller.db import Store
-from controller.errors import BadRequest, ComputalotError, NotFound, PayloadTooLarge, ValidationFailed, field_error
+from controller.core.db import Store
+from controller.core.errors import BadRequest, ComputalotError, NotFound, PayloadTooLarge, ValidationFailed, field_error
+from controller.core.settings import Settings
 from controller.models import Account
 from controller.registry import AgentRegistry
-from controller.settings import Settings
 
 logger = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from aiohttp import web
 
-from controller.errors import ComputalotError
+from controller.core.errors import ComputalotError
 
 
 class RateLimited(ComputalotError):
