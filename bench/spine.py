@@ -75,7 +75,7 @@ def planning(tasks: int, workdir: Path) -> dict[str, float]:
     """Seconds to validate+plan+store a `tasks`-wide fan-out in SQLite, and to enqueue every attempt."""
     from broker.connection import connect
     from controller import jobs
-    from controller.auth import create_account
+    from controller.accounts.auth import create_account
     from controller.core.db import open_database
     from controller.dispatcher import build_message, job_queue, mark_enqueued, pending_tasks, send_batch
     from controller.jobspec import parse_job_spec

@@ -5,13 +5,13 @@ from __future__ import annotations
 import click
 import peewee as pw
 
-from controller.auth import ROLES
+from controller.accounts.auth import ROLES
+from controller.accounts.models import Account
 from controller.billing import accounts, ledger
 from controller.billing.errors import InsufficientFunds
 from controller.feedback.models import Feedback
 from controller.identity import wallets
 from controller.identity.models import WalletIdentity
-from controller.models import Account
 
 
 def parse_amount(value: str) -> int:

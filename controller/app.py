@@ -11,8 +11,9 @@ from aiohttp import web
 
 from broker.connection import connect, is_memory
 from controller import jobs, live, outcomes
+from controller.accounts import routes as account
+from controller.accounts.auth import resolve_token
 from controller.artifacts.lifecycle import artifacts_ctx
-from controller.auth import resolve_token
 from controller.billing import routes as billing_routes
 from controller.callbacks import CallbackSender
 from controller.core.db import Store, open_database
@@ -26,8 +27,8 @@ from controller.metrics import METRICS, Metrics, metrics_middleware
 from controller.reaper import Reaper
 from controller.registry import AgentRegistry
 from controller.results import start_results_worker
+from controller.routes import admin as admin_routes
 from controller.routes import (
-    account,
     agent,
     agent_artifacts,
     artifact_multipart,
@@ -40,7 +41,6 @@ from controller.routes import (
     recipes,
     streams,
 )
-from controller.routes import admin as admin_routes
 from controller.routes import jobs as job_routes
 from controller.routes import metrics as metrics_routes
 

@@ -18,9 +18,10 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from controller.accounts.models import Account
 from controller.core.background import BackgroundLoop
 from controller.core.db import Store
-from controller.models import Account, Callback, Job
+from controller.models import Callback, Job
 
 logger = logging.getLogger(__name__)
 

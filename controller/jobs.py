@@ -7,9 +7,10 @@ from typing import Any
 
 import peewee as pw
 
-from controller.auth import new_id
+from controller.accounts.models import Account
+from controller.core.ids import new_id
 from controller.jobspec import JobSpec, spec_to_json
-from controller.models import Account, Event, Job, JobDependency, JobTag, Project, Task
+from controller.models import Event, Job, JobDependency, JobTag, Project, Task
 from controller.planning import Plan
 
 TERMINAL_JOB = ("completed", "partial", "failed", "cancelled")

@@ -5,49 +5,10 @@ Times are UNIX seconds (floats); JSON columns are text so SQLite and PostgreSQL 
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 import peewee as pw
 
-#: Bound to a real database by `controller.core.db.open_database`.
-database = pw.DatabaseProxy()
-
-
-class JSONField(pw.TextField):
-    """A JSON value stored as text."""
-
-    def db_value(self, value: Any) -> str | None:
-        return None if value is None else json.dumps(value, separators=(",", ":"))
-
-    def python_value(self, value: str | None) -> Any:
-        return None if value is None else json.loads(value)
-
-
-class BaseModel(pw.Model):
-    class Meta:
-        database = database
-
-
-class Account(BaseModel):
-    id = pw.CharField(primary_key=True, max_length=40)
-    name = pw.CharField(max_length=200)
-    #: admin | member | viewer
-    role = pw.CharField(max_length=16, default="member")
-    webhook_secret = pw.CharField(max_length=80)
-    created_at = pw.FloatField()
-
-
-class ApiKey(BaseModel):
-    id = pw.CharField(primary_key=True, max_length=40)
-    account = pw.ForeignKeyField(Account, backref="keys", on_delete="CASCADE")
-    #: sha256 hex of the whole token; the token itself is never stored
-    key_hash = pw.CharField(max_length=64, unique=True)
-    #: first characters of the token, to tell keys apart in listings
-    prefix = pw.CharField(max_length=16)
-    label = pw.CharField(max_length=200, default="")
-    created_at = pw.FloatField()
-    revoked_at = pw.FloatField(null=True)
+from controller.accounts.models import Account, ApiKey
+from controller.core.models import BaseModel, JSONField
 
 
 class Project(BaseModel):

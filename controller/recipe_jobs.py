@@ -7,9 +7,9 @@ from typing import Any
 from jsonschema import Draft202012Validator, ValidationError
 
 from broker.queues import recipe_key
+from controller.accounts.models import Account
 from controller.artifacts.refs import validate_refs
 from controller.core.errors import NoCapableWorkers, ValidationFailed, field_error
-from controller.models import Account
 from controller.planning import Plan
 from controller.registry import AgentRegistry
 from recipes import Recipe, registry

@@ -9,6 +9,7 @@ import peewee as pw
 from aiohttp import web
 
 from controller import jobs, outcomes, presets
+from controller.accounts.models import Account
 from controller.artifacts.refs import validate_job_artifacts
 from controller.billing import accounts as billing_accounts
 from controller.billing import holds, pricing
@@ -18,7 +19,7 @@ from controller.callbacks import private_address
 from controller.core.errors import ComputalotError, Conflict, NoCapableWorkers, ValidationFailed, field_error
 from controller.core.web import DISPATCHER, REGISTRY, SETTINGS, STORE, not_found
 from controller.jobspec import JobSpec, parse_job_spec, spec_to_json
-from controller.models import Account, Job, Project, Revision
+from controller.models import Job, Project, Revision
 from controller.planning import Plan, plan_job
 from controller.recipe_jobs import check_recipe_job, find_recipe, recipe_queue_key
 from controller.views import job_json

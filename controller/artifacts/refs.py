@@ -14,8 +14,9 @@ from collections.abc import Iterable
 from pathlib import PurePosixPath
 from typing import Any
 
+from controller.accounts.models import Account
 from controller.core.errors import ValidationFailed, field_error
-from controller.models import Account, Artifact
+from controller.models import Artifact
 
 #: The payload key holding artifact downloads.
 ARTIFACTS_KEY = "_artifacts"

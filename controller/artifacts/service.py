@@ -22,9 +22,9 @@ from aiohttp import web
 from controller.artifacts.signing import Signer
 from controller.artifacts.store import ArtifactStore
 from controller.artifacts.streams import Measured
-from controller.auth import new_id
 from controller.core.db import Store
 from controller.core.errors import PayloadTooLarge, ValidationFailed, field_error
+from controller.core.ids import new_id
 from controller.core.settings import Settings
 from controller.core.web import not_found
 from controller.models import Artifact

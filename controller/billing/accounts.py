@@ -13,10 +13,10 @@ from dataclasses import dataclass
 
 import peewee as pw
 
+from controller.accounts.models import Account
 from controller.billing import ledger
 from controller.billing.errors import InsufficientFunds, Shortfall
 from controller.billing.models import Hold, LedgerEntry
-from controller.models import Account
 
 
 @dataclass(frozen=True)

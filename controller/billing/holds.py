@@ -15,10 +15,10 @@ import logging
 import time
 
 from broker.messages import TaskResult
-from controller.auth import new_id
 from controller.billing import accounts, ledger
 from controller.billing.models import Hold
 from controller.billing.pricing import Price
+from controller.core.ids import new_id
 from controller.models import Job, Task
 
 logger = logging.getLogger(__name__)

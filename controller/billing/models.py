@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import peewee as pw
 
-from controller.models import Account, BaseModel, Job, JSONField
+from controller.accounts.models import Account
+from controller.core.models import BaseModel, JSONField
+from controller.models import Job
 
 
 class LedgerEntry(BaseModel):

@@ -9,7 +9,6 @@ from typing import Any
 
 import peewee as pw
 
-from controller.auth import new_id
 from controller.billing import accounts, ledger, quotes, x402
 from controller.billing.errors import (
     PaymentReplayed,
@@ -21,6 +20,7 @@ from controller.billing.facilitator import Facilitator, Settlement
 from controller.billing.models import Payment, Quote
 from controller.core.db import Store
 from controller.core.errors import Conflict
+from controller.core.ids import new_id
 
 logger = logging.getLogger(__name__)
 

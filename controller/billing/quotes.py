@@ -5,11 +5,11 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from controller.auth import new_id
 from controller.billing import ledger, x402
 from controller.billing.errors import InsufficientBalance, Shortfall
 from controller.billing.models import Quote
 from controller.core.db import Store
+from controller.core.ids import new_id
 
 #: A quote can be paid for this long.
 QUOTE_TTL_S = 3600

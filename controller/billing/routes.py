@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from controller.auth import require_writer
+from controller.accounts.auth import require_writer
 from controller.billing import accounts, facilitator, holds, ledger, payments, quotes, x402
 from controller.billing.errors import Shortfall
 from controller.billing.models import Hold, LedgerEntry, Quote

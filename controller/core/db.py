@@ -18,10 +18,11 @@ import peewee as pw
 from playhouse.db_url import connect as connect_url
 
 from controller.billing.models import BILLING_MODELS
+from controller.core.models import database
 from controller.core.settings import ConfigError
 from controller.feedback.models import FEEDBACK_MODELS
 from controller.identity.models import IDENTITY_MODELS
-from controller.models import MODELS, database
+from controller.models import MODELS
 
 logger = logging.getLogger(__name__)
 

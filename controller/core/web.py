@@ -10,10 +10,10 @@ from typing import Any
 import dramatiq
 from aiohttp import web
 
+from controller.accounts.models import Account
 from controller.core.db import Store
 from controller.core.errors import BadRequest, ComputalotError, NotFound, PayloadTooLarge, ValidationFailed, field_error
 from controller.core.settings import Settings
-from controller.models import Account
 from controller.registry import AgentRegistry
 
 logger = logging.getLogger(__name__)

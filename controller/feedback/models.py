@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import peewee as pw
 
-from controller.models import BaseModel
+from controller.core.models import BaseModel
 
 
 class Feedback(BaseModel):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import peewee as pw
 
-from controller.models import Account, BaseModel
+from controller.accounts.models import Account
+from controller.core.models import BaseModel
 
 
 class WalletIdentity(BaseModel):

@@ -7,11 +7,11 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
+from controller.accounts.models import Account
 from controller.core.errors import ComputalotError, ValidationFailed, field_error
 from controller.core.ratelimit import RateLimiter, client_key
 from controller.core.web import SETTINGS, STORE, json_response, read_json
 from controller.identity import siwe, wallets
-from controller.models import Account
 from controller.views import iso
 
 routes = web.RouteTableDef()

@@ -5,10 +5,11 @@ from __future__ import annotations
 import secrets
 import time
 
-from controller.auth import SESSION_PREFIX, hash_token, new_id
+from controller.accounts.auth import SESSION_PREFIX, hash_token
+from controller.accounts.models import Account
 from controller.core.errors import Unauthorized
+from controller.core.ids import new_id
 from controller.identity.models import Session
-from controller.models import Account
 
 SESSION_TTL_S = 24 * 3600
 

@@ -8,8 +8,10 @@ from __future__ import annotations
 import secrets
 import time
 
-from controller.auth import create_account, new_id
+from controller.accounts.auth import create_account
+from controller.accounts.models import Account
 from controller.core.errors import ComputalotError
+from controller.core.ids import new_id
 from controller.identity import sessions, siwe
 from controller.identity.errors import (
     ChallengeExpired,
@@ -19,7 +21,6 @@ from controller.identity.errors import (
     WalletSignatureInvalid,
 )
 from controller.identity.models import Session, WalletChallenge, WalletIdentity
-from controller.models import Account
 
 CHALLENGE_TTL_S = 600
 

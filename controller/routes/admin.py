@@ -7,7 +7,8 @@ from typing import Any
 
 from aiohttp import web
 
-from controller.auth import ROLES, create_account, hash_token, issue_key, require_admin
+from controller.accounts.auth import ROLES, create_account, hash_token, issue_key, require_admin
+from controller.accounts.models import Account, ApiKey
 from controller.billing import accounts, ledger
 from controller.billing.views import entry_json
 from controller.core.errors import ValidationFailed, field_error
@@ -16,7 +17,6 @@ from controller.feedback.models import Feedback
 from controller.feedback.routes import TYPES, feedback_json
 from controller.identity import wallets
 from controller.identity.models import WalletIdentity
-from controller.models import Account, ApiKey
 from controller.views import iso
 
 routes = web.RouteTableDef()

@@ -7,7 +7,7 @@ import re
 from aiohttp import web
 
 from controller import outcomes
-from controller.auth import require_admin
+from controller.accounts.auth import require_admin
 from controller.core.errors import ValidationFailed, field_error
 from controller.core.web import HUB, REGISTRY, SETTINGS, STORE, account_of, json_response, not_found, read_json
 from controller.projects import revision_path

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from controller.accounts.auth import require_admin
 from controller.artifacts.download import send_artifact
 from controller.artifacts.service import ARTIFACTS, artifact_json
 from controller.artifacts.streams import request_chunks
-from controller.auth import require_admin
 from controller.core.errors import ValidationFailed, field_error
 from controller.core.web import account_of, json_response, not_found
 from controller.models import Artifact, Job, Task

@@ -6,9 +6,9 @@ from typing import Any
 
 from aiohttp import web
 
+from controller.accounts.auth import require_writer
 from controller.artifacts import multipart
 from controller.artifacts.service import ARTIFACTS, artifact_json, check_filename
-from controller.auth import require_writer
 from controller.core.errors import ValidationFailed, field_error
 from controller.core.web import account_of, json_response, not_found, read_json
 from controller.models import ArtifactUpload

@@ -6,8 +6,8 @@ from aiohttp import web
 
 from broker.messages import Control
 from controller import outcomes
+from controller.accounts.auth import require_writer
 from controller.artifacts.outputs import outputs_of_job
-from controller.auth import require_writer
 from controller.core.errors import Conflict, ValidationFailed, field_error
 from controller.core.web import HUB, SETTINGS, STORE, account_of, int_query, json_response, not_found, read_json
 from controller.jobspec import spec_from_json

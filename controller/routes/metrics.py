@@ -8,7 +8,7 @@ import ipaddress
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from controller.auth import require_admin, resolve_token
+from controller.accounts.auth import require_admin, resolve_token
 from controller.core.errors import Unauthorized
 from controller.core.web import SETTINGS, STORE
 from controller.metrics import METRICS

@@ -8,8 +8,9 @@ import time
 import peewee as pw
 from aiohttp import web
 
-from controller.auth import new_id, require_writer
+from controller.accounts.auth import require_writer
 from controller.core.errors import Conflict, PayloadTooLarge, ValidationFailed, field_error
+from controller.core.ids import new_id
 from controller.core.web import REGISTRY, SETTINGS, STORE, account_of, json_response, not_found, read_json
 from controller.jobs import ACTIVE_JOB
 from controller.models import Job, Project, Revision

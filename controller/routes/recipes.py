@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from controller.auth import require_writer
+from controller.accounts.auth import require_writer
 from controller.core.errors import ValidationFailed, field_error
 from controller.core.web import SETTINGS, account_of, json_response, not_found, read_json
 from controller.submit import submit

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
+from controller.accounts.auth import create_account, issue_key
 from controller.app import create_app
 from controller.artifacts import multipart
 from controller.artifacts.service import ARTIFACTS
-from controller.auth import create_account, issue_key
 from controller.core.settings import Settings
 from controller.core.web import STORE
 from controller.models import Artifact

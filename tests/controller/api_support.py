@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
+from controller.accounts.auth import create_account, issue_key
 from controller.app import create_app
-from controller.auth import create_account, issue_key
 from controller.billing import accounts
 from controller.core.settings import Settings
 from controller.core.web import STORE

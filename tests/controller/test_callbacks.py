@@ -12,7 +12,7 @@ import pytest
 from aiohttp import web
 
 from controller import callbacks
-from controller.auth import create_account
+from controller.accounts.auth import create_account
 from controller.callbacks import CallbackSender, backoff_s, private_address, sign
 from controller.core.db import Store, open_database
 from controller.models import Callback, Job

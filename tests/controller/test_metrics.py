@@ -10,8 +10,9 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from broker.messages import AgentHeartbeat, Capabilities
+from controller.accounts.auth import create_account, issue_key
 from controller.app import create_app
-from controller.auth import create_account, issue_key, new_id
+from controller.core.ids import new_id
 from controller.core.settings import Settings
 from controller.core.web import REGISTRY, STORE
 from controller.feed import FeedEvent

@@ -15,12 +15,14 @@ from computalot import StreamEvent
 from computalot.streams import SSEParser
 
 from controller import feed as feed_module
+from controller.accounts.auth import create_account, issue_key
+from controller.accounts.models import Account
 from controller.app import create_app
-from controller.auth import create_account, issue_key, new_id
+from controller.core.ids import new_id
 from controller.core.settings import Settings
 from controller.core.web import STORE
 from controller.jobs import record
-from controller.models import Account, Event, Job, Project
+from controller.models import Event, Job, Project
 
 
 @pytest.fixture

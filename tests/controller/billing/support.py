@@ -8,11 +8,12 @@ import peewee as pw
 
 from broker.messages import TaskResult
 from controller import jobs, outcomes
-from controller.auth import create_account
+from controller.accounts.auth import create_account
+from controller.accounts.models import Account
 from controller.billing import accounts, holds, ledger, pricing
 from controller.billing.models import Hold, LedgerEntry
 from controller.jobspec import parse_job_spec
-from controller.models import Account, Job, Task
+from controller.models import Job, Task
 from controller.planning import plan_job
 
 #: UNIX time the attempts of these tests start at (exact in binary, so durations come out whole)

@@ -10,7 +10,7 @@ import pytest
 from eth_account import Account
 from eth_account.messages import encode_defunct
 
-from controller.auth import hash_token
+from controller.accounts.auth import hash_token
 from controller.identity import wallets
 from controller.identity.models import Session, WalletChallenge
 from tests.controller.api_support import Api

@@ -6,8 +6,9 @@ import hashlib
 import secrets
 import time
 
+from controller.accounts.models import Account, ApiKey
 from controller.core.errors import Forbidden, Unauthorized
-from controller.models import Account, ApiKey
+from controller.core.ids import new_id
 
 #: Prefix of admin-issued API keys.
 KEY_PREFIX = "flk_"
@@ -15,11 +16,6 @@ KEY_PREFIX = "flk_"
 SESSION_PREFIX = "fls_"
 
 ROLES = ("admin", "member", "viewer")
-
-
-def new_id(prefix: str, nbytes: int = 10) -> str:
-    """A random identifier such as `job_3f9a…`."""
-    return f"{prefix}_{secrets.token_hex(nbytes)}"
 
 
 def hash_token(token: str) -> str:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from controller.auth import create_account, issue_key, resolve_token
+from controller.accounts.auth import create_account, issue_key, resolve_token
+from controller.accounts.models import Account
 from controller.billing import accounts, ledger
 from controller.core.errors import Unauthorized
-from controller.models import Account
 
 TOKEN_FILE = "admin-token"
 #: Credited once to the embedded admin (a ledger entry), so a local install runs jobs from the start.
