@@ -24,6 +24,7 @@ from controller.feedback import routes as feedback_routes
 from controller.hub import Hub
 from controller.identity import routes as identity_routes
 from controller.metrics import METRICS, Metrics, metrics_middleware
+from controller.projects import routes as projects
 from controller.reaper import Reaper
 from controller.registry import AgentRegistry
 from controller.results import start_results_worker
@@ -36,7 +37,6 @@ from controller.routes import (
     artifacts,
     docs,
     downloads,
-    projects,
     public,
     recipes,
     streams,

@@ -21,8 +21,8 @@ import peewee as pw
 
 from controller.core.background import wait_or_timeout
 from controller.core.db import Store
+from controller.core.web import iso
 from controller.models import Event
-from controller.views import iso
 
 logger = logging.getLogger(__name__)
 

@@ -10,8 +10,9 @@ import peewee as pw
 from controller.accounts.models import Account
 from controller.core.ids import new_id
 from controller.jobspec import JobSpec, spec_to_json
-from controller.models import Event, Job, JobDependency, JobTag, Project, Task
+from controller.models import Event, Job, JobDependency, JobTag, Task
 from controller.planning import Plan
+from controller.projects.models import Project
 
 TERMINAL_JOB = ("completed", "partial", "failed", "cancelled")
 

@@ -9,34 +9,7 @@ import peewee as pw
 
 from controller.accounts.models import Account, ApiKey
 from controller.core.models import BaseModel, JSONField
-
-
-class Project(BaseModel):
-    id = pw.CharField(primary_key=True, max_length=40)
-    account = pw.ForeignKeyField(Account, backref="projects", on_delete="CASCADE")
-    name = pw.CharField(max_length=64)
-    remote_dir = pw.CharField(max_length=500, null=True)
-    description = pw.TextField(default="")
-    active_revision = pw.IntegerField(default=0)
-    created_at = pw.FloatField()
-    updated_at = pw.FloatField()
-
-    class Meta:
-        indexes = ((("account", "name"), True),)
-
-
-class Revision(BaseModel):
-    project = pw.ForeignKeyField(Project, backref="revisions", on_delete="CASCADE")
-    number = pw.IntegerField()
-    content_hash = pw.CharField(max_length=80, index=True)
-    #: path -> sha256 of every file, for tarball_diff
-    files = JSONField()
-    size_bytes = pw.BigIntegerField()
-    manifest = JSONField()
-    created_at = pw.FloatField()
-
-    class Meta:
-        indexes = ((("project", "number"), True),)
+from controller.projects.models import Project, Revision
 
 
 class Job(BaseModel):

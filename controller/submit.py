@@ -19,8 +19,9 @@ from controller.callbacks import private_address
 from controller.core.errors import ComputalotError, Conflict, NoCapableWorkers, ValidationFailed, field_error
 from controller.core.web import DISPATCHER, REGISTRY, SETTINGS, STORE, not_found
 from controller.jobspec import JobSpec, parse_job_spec, spec_to_json
-from controller.models import Job, Project, Revision
+from controller.models import Job
 from controller.planning import Plan, plan_job
+from controller.projects.models import Project, Revision
 from controller.recipe_jobs import check_recipe_job, find_recipe, recipe_queue_key
 from controller.views import job_json
 

@@ -2,22 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from controller.artifacts.outputs import TaskOutputs, output_persisted, outputs_of_job
 from controller.billing import holds, ledger
+from controller.core.web import duration, iso
 from controller.jobs import TERMINAL_JOB, counts_by_status
-from controller.models import Event, Job, Project, Revision, Task
-
-
-def iso(ts: float | None) -> str | None:
-    """ISO 8601 UTC of a UNIX time."""
-    return None if ts is None else datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
-
-
-def duration(start: float | None, end: float | None) -> float | None:
-    return None if start is None or end is None else round(end - start, 3)
+from controller.models import Event, Job, Task
 
 
 def cost_usd(job_id: str) -> float | None:
@@ -150,17 +141,4 @@ def event_json(event: Event) -> dict[str, Any]:
         "job_id": event.job_id,
         "data": event.data,
         "created_at": iso(event.created_at),
-    }
-
-
-def project_json(project: Project, revision: Revision | None) -> dict[str, Any]:
-    return {
-        "name": project.name,
-        "description": project.description,
-        "remote_dir": project.remote_dir,
-        "active_revision": project.active_revision or None,
-        "content_hash": revision.content_hash if revision else None,
-        "runtime": (revision.manifest.get("runtime") or {}).get("kind") if revision else None,
-        "created_at": iso(project.created_at),
-        "updated_at": iso(project.updated_at),
     }

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from controller.core.web import account_of, json_response
-from controller.views import iso
+from controller.core.web import account_of, iso, json_response
 
 routes = web.RouteTableDef()
 

@@ -49,7 +49,7 @@ def pay_path(quote_id: str) -> str:
 
 def quote_json(quote: Quote, config: x402.X402Config, now: float) -> dict[str, Any]:
     """A quote as the API shows it; an open quote carries the x402 requirements that pay it."""
-    from controller.views import iso  # views imports this package (cost_usd): import on use
+    from controller.core.web import iso
 
     status = state(quote, now)
     body: dict[str, Any] = {

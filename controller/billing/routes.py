@@ -1,4 +1,4 @@
-"""Money routes: presets and rates, balance, holds, ledger, quotes, x402 top-ups, and the funded project init."""
+"""Money routes: presets and rates, balance, holds, ledger, quotes, and x402 top-ups."""
 
 from __future__ import annotations
 
@@ -9,21 +9,14 @@ from aiohttp import web
 
 from controller.accounts.auth import require_writer
 from controller.billing import accounts, facilitator, holds, ledger, payments, quotes, x402
-from controller.billing.errors import Shortfall
 from controller.billing.models import Hold, LedgerEntry, Quote
-from controller.billing.service import FACILITATOR, X402, refuse
+from controller.billing.service import FACILITATOR, X402
 from controller.billing.views import entry_json, hold_json
 from controller.core.errors import ValidationFailed, field_error
 from controller.core.web import SETTINGS, STORE, account_of, int_query, json_response, not_found, read_json
-from controller.models import Event, Project
 from controller.presets import PRESETS
-from controller.routes.projects import own_project
-from controller.views import iso
 
 routes = web.RouteTableDef()
-
-#: Available balance a project init needs (init itself is free).
-INIT_MINIMUM_MICRO = 5 * ledger.MICRO_PER_USD
 
 
 def setup(app: web.Application) -> None:
@@ -133,34 +126,3 @@ def _payment_required(request: web.Request, quote: Quote) -> web.Response:
     required = quotes.payment_required(quote, config, request.app[SETTINGS].base_url)
     body = {"quote": quotes.quote_json(quote, config, time.time()), **required}
     return json_response(body, status=402, headers={"PAYMENT-REQUIRED": x402.encode_header(required)})
-
-
-@routes.post("/api/v1/projects/{name}/init")
-async def init_project(request: web.Request) -> web.Response:
-    account = account_of(request)
-    require_writer(account)
-    project = own_project(request)
-    try:
-        event = await request.app[STORE].write(_request_init, account.id, project)
-    except Shortfall as short:
-        raise await refuse(request.app, short, f"POST /api/v1/projects/{project.name}/init") from None
-    return json_response(
-        {
-            "project": project.name,
-            "status": "init_requested",
-            "active_revision": project.active_revision or None,
-            "requested_at": iso(event.created_at),
-            "event_seq": event.id,
-        },
-        status=202,
-    )
-
-
-def _request_init(account_id: str, project: Project) -> Event:
-    """Record an init request; refuse with a Shortfall below the minimum available balance."""
-    available = accounts.balance(account_id).available_micro
-    if available < INIT_MINIMUM_MICRO:
-        raise Shortfall(account_id, INIT_MINIMUM_MICRO, available)
-    now = time.time()
-    data = {"status": "requested", "active_revision": project.active_revision or None}
-    return Event.create(account=account_id, project=project.id, kind="init", data=data, created_at=now)

@@ -6,7 +6,7 @@ from typing import Any
 
 from controller.billing import ledger
 from controller.billing.models import Hold, LedgerEntry
-from controller.views import iso
+from controller.core.web import iso
 
 
 def entry_json(entry: LedgerEntry) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import dramatiq
@@ -128,3 +129,12 @@ def _allow(exc: web.HTTPException) -> dict[str, str] | None:
 def not_found(kind: str, ident: str) -> NotFound:
     """The 404 for a missing object, or one that belongs to another account."""
     return NotFound(f"{kind} {ident!r} not found", details={kind: ident})
+
+
+def iso(ts: float | None) -> str | None:
+    """ISO 8601 UTC of a UNIX time."""
+    return None if ts is None else datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
+
+
+def duration(start: float | None, end: float | None) -> float | None:
+    return None if start is None or end is None else round(end - start, 3)

@@ -9,9 +9,8 @@ from aiohttp import web
 
 from controller.core.errors import ValidationFailed, field_error
 from controller.core.ratelimit import RateLimiter, client_key
-from controller.core.web import STORE, json_response, read_json
+from controller.core.web import STORE, iso, json_response, read_json
 from controller.feedback.models import Feedback
-from controller.views import iso
 
 routes = web.RouteTableDef()
 

@@ -10,9 +10,8 @@ from aiohttp import web
 from controller.accounts.models import Account
 from controller.core.errors import ComputalotError, ValidationFailed, field_error
 from controller.core.ratelimit import RateLimiter, client_key
-from controller.core.web import SETTINGS, STORE, json_response, read_json
+from controller.core.web import SETTINGS, STORE, iso, json_response, read_json
 from controller.identity import siwe, wallets
-from controller.views import iso
 
 routes = web.RouteTableDef()
 

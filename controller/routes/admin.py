@@ -12,12 +12,11 @@ from controller.accounts.models import Account, ApiKey
 from controller.billing import accounts, ledger
 from controller.billing.views import entry_json
 from controller.core.errors import ValidationFailed, field_error
-from controller.core.web import STORE, account_of, int_query, json_response, not_found, read_json
+from controller.core.web import STORE, account_of, int_query, iso, json_response, not_found, read_json
 from controller.feedback.models import Feedback
 from controller.feedback.routes import TYPES, feedback_json
 from controller.identity import wallets
 from controller.identity.models import WalletIdentity
-from controller.views import iso
 
 routes = web.RouteTableDef()
 

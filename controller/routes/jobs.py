@@ -11,8 +11,9 @@ from controller.artifacts.outputs import outputs_of_job
 from controller.core.errors import Conflict, ValidationFailed, field_error
 from controller.core.web import HUB, SETTINGS, STORE, account_of, int_query, json_response, not_found, read_json
 from controller.jobspec import spec_from_json
-from controller.models import Event, Job, JobTag, Project, Task
+from controller.models import Event, Job, JobTag, Task
 from controller.planning import plan_job
+from controller.projects.models import Project
 from controller.submit import submit, submit_batch
 from controller.views import event_json, job_json, job_summary, results_json, task_json
 

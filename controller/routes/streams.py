@@ -9,8 +9,8 @@ from controller.core.errors import NotFound, ValidationFailed, field_error
 from controller.core.web import SETTINGS, STORE, account_of, json_response
 from controller.live import FEED, PUBLISHER
 from controller.models import Job
+from controller.projects.routes import own_project
 from controller.routes.jobs import own_job
-from controller.routes.projects import own_project
 
 routes = web.RouteTableDef()
 

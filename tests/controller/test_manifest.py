@@ -1,4 +1,4 @@
-"""Tests of controller.manifest: parsing, per-field errors reported together, and checks against the pushed tree."""
+"""Tests of projects.manifest: parsing, per-field errors reported together, and checks against the pushed tree."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from controller.core.errors import InvalidManifest
-from controller.manifest import MANIFEST_NAME, Manifest, check_project_files, parse_manifest
+from controller.projects.manifest import MANIFEST_NAME, Manifest, check_project_files, parse_manifest
 
 
 def process_manifest() -> dict[str, Any]:

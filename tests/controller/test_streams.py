@@ -22,7 +22,8 @@ from controller.core.ids import new_id
 from controller.core.settings import Settings
 from controller.core.web import STORE
 from controller.jobs import record
-from controller.models import Event, Job, Project
+from controller.models import Event, Job
+from controller.projects.models import Project
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Tests of controller.tarball: refusals, safe extraction, content hashes and diffs, on tarballs built in memory."""
+"""Tests of projects.tarball: refusals, safe extraction, content hashes and diffs, on tarballs built in memory."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from controller import tarball
 from controller.core.errors import InvalidTarball, PayloadTooLarge
-from controller.tarball import FileEntry, Limits, content_hash, diff, extract_tarball, file_map, read_tarball
+from controller.projects import tarball
+from controller.projects.tarball import FileEntry, Limits, content_hash, diff, extract_tarball, file_map, read_tarball
 
 Member = tuple[tarfile.TarInfo, bytes | None]
 

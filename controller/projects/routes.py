@@ -1,4 +1,4 @@
-"""Project routes: create, read, update, delete, push code, readiness."""
+"""Project routes: create, read, update, delete, push code, readiness, and the funded init."""
 
 from __future__ import annotations
 
@@ -9,19 +9,26 @@ import peewee as pw
 from aiohttp import web
 
 from controller.accounts.auth import require_writer
+from controller.billing import accounts, ledger
+from controller.billing.errors import Shortfall
+from controller.billing.service import refuse
 from controller.core.errors import Conflict, PayloadTooLarge, ValidationFailed, field_error
 from controller.core.ids import new_id
-from controller.core.web import REGISTRY, SETTINGS, STORE, account_of, json_response, not_found, read_json
+from controller.core.web import REGISTRY, SETTINGS, STORE, account_of, iso, json_response, not_found, read_json
 from controller.jobs import ACTIVE_JOB
-from controller.models import Job, Project, Revision
-from controller.projects import prepare_revision, publish_revision
-from controller.tarball import Limits
-from controller.views import project_json
+from controller.models import Event, Job
+from controller.projects.models import Project, Revision
+from controller.projects.publish import prepare_revision, publish_revision
+from controller.projects.tarball import Limits
+from controller.projects.views import project_json
 
 routes = web.RouteTableDef()
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 _FIELDS = {"name", "remote_dir", "description"}
+
+#: Available balance a project init needs (init itself is free).
+INIT_MINIMUM_MICRO = 5 * ledger.MICRO_PER_USD
 
 
 def own_project(request: web.Request) -> Project:
@@ -162,3 +169,34 @@ async def project_status(request: web.Request) -> web.Response:
             "nodes_total": len(agents),
         }
     )
+
+
+@routes.post("/api/v1/projects/{name}/init")
+async def init_project(request: web.Request) -> web.Response:
+    account = account_of(request)
+    require_writer(account)
+    project = own_project(request)
+    try:
+        event = await request.app[STORE].write(_request_init, account.id, project)
+    except Shortfall as short:
+        raise await refuse(request.app, short, f"POST /api/v1/projects/{project.name}/init") from None
+    return json_response(
+        {
+            "project": project.name,
+            "status": "init_requested",
+            "active_revision": project.active_revision or None,
+            "requested_at": iso(event.created_at),
+            "event_seq": event.id,
+        },
+        status=202,
+    )
+
+
+def _request_init(account_id: str, project: Project) -> Event:
+    """Record an init request; refuse with a Shortfall below the minimum available balance."""
+    available = accounts.balance(account_id).available_micro
+    if available < INIT_MINIMUM_MICRO:
+        raise Shortfall(account_id, INIT_MINIMUM_MICRO, available)
+    now = time.time()
+    data = {"status": "requested", "active_revision": project.active_revision or None}
+    return Event.create(account=account_id, project=project.id, kind="init", data=data, created_at=now)

@@ -10,10 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from controller import tarball
 from controller.core.errors import InvalidManifest, field_error
-from controller.manifest import MANIFEST_NAME, check_project_files, parse_manifest
-from controller.models import Event, Project, Revision
+from controller.models import Event
+from controller.projects import tarball
+from controller.projects.manifest import MANIFEST_NAME, check_project_files, parse_manifest
+from controller.projects.models import Project, Revision
 
 
 @dataclass(frozen=True)

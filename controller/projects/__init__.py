@@ -1,0 +1,1 @@
+"""Projects: pushed code as content-addressed revisions, their manifests and tarballs, and the project routes."""
