@@ -74,12 +74,12 @@ def platform(tasks: int, workdir: Path) -> tuple[float, float]:
 def planning(tasks: int, workdir: Path) -> dict[str, float]:
     """Seconds to validate+plan+store a `tasks`-wide fan-out in SQLite, and to enqueue every attempt."""
     from broker.connection import connect
-    from controller import jobs
     from controller.accounts.auth import create_account
     from controller.core.db import open_database
-    from controller.dispatcher import build_message, job_queue, mark_enqueued, pending_tasks, send_batch
-    from controller.jobspec import parse_job_spec
-    from controller.planning import plan_job
+    from controller.jobs import records as jobs
+    from controller.jobs.dispatcher import build_message, job_queue, mark_enqueued, pending_tasks, send_batch
+    from controller.jobs.planning import plan_job
+    from controller.jobs.spec import parse_job_spec
 
     db = open_database(f"sqlite:///{workdir / 'plan.db'}")
     with db.atomic():

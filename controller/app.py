@@ -10,24 +10,27 @@ import dramatiq
 from aiohttp import web
 
 from broker.connection import connect, is_memory
-from controller import jobs, live, outcomes
+from controller import live
 from controller.accounts import routes as account
 from controller.accounts.auth import resolve_token
 from controller.artifacts.lifecycle import artifacts_ctx
 from controller.billing import routes as billing_routes
-from controller.callbacks import CallbackSender
 from controller.core.db import Store, open_database
 from controller.core.settings import Settings
 from controller.core.web import ACCOUNT, BROKER, DISPATCHER, HUB, REGISTRY, SETTINGS, STORE, Handler, error_middleware
-from controller.dispatcher import Dispatcher, requeue_all_unfinished
 from controller.feedback import routes as feedback_routes
 from controller.hub import Hub
 from controller.identity import routes as identity_routes
+from controller.jobs import outcomes
+from controller.jobs import records as jobs
+from controller.jobs import routes as job_routes
+from controller.jobs.callbacks import CallbackSender
+from controller.jobs.dispatcher import Dispatcher, requeue_all_unfinished
+from controller.jobs.results import start_results_worker
 from controller.metrics import METRICS, Metrics, metrics_middleware
 from controller.projects import routes as projects
 from controller.reaper import Reaper
 from controller.registry import AgentRegistry
-from controller.results import start_results_worker
 from controller.routes import admin as admin_routes
 from controller.routes import (
     agent,
@@ -41,7 +44,6 @@ from controller.routes import (
     recipes,
     streams,
 )
-from controller.routes import jobs as job_routes
 from controller.routes import metrics as metrics_routes
 
 logger = logging.getLogger(__name__)

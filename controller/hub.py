@@ -20,7 +20,8 @@ from broker.errors import DecodeError
 from broker.messages import AgentHeartbeat, Control, TaskOutput, TaskProgress, decode, encode
 from broker.output import TAIL_BYTES, last_bytes
 from controller.core.db import Store
-from controller.models import Event, Job, Task
+from controller.jobs.models import Job, Task
+from controller.models import Event
 from controller.output_events import PendingOutput
 from controller.registry import AgentRegistry
 

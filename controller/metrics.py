@@ -22,7 +22,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 
 from controller.core.web import Handler
 from controller.feed import EventFeed, FeedEvent
-from controller.models import Job, Task
+from controller.jobs.models import Job, Task
 from controller.probes import BrokerProbe
 from controller.publisher import EventPublisher
 from controller.registry import AgentRegistry

@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 import time
 
-from controller import outcomes
 from controller.core.background import BackgroundLoop
 from controller.core.db import Store
-from controller.dispatcher import Dispatcher
+from controller.jobs import outcomes
+from controller.jobs.dispatcher import Dispatcher
 from controller.registry import AgentRegistry
 
 logger = logging.getLogger(__name__)

@@ -10,7 +10,7 @@ from broker.queues import recipe_key
 from controller.accounts.models import Account
 from controller.artifacts.refs import validate_refs
 from controller.core.errors import NoCapableWorkers, ValidationFailed, field_error
-from controller.planning import Plan
+from controller.jobs.planning import Plan
 from controller.registry import AgentRegistry
 from recipes import Recipe, registry
 

@@ -19,11 +19,11 @@ from controller.billing import accounts, ledger
 from controller.billing.models import Hold
 from controller.billing.pricing import Price
 from controller.core.ids import new_id
-from controller.models import Job, Task
+from controller.jobs.models import Job, Task
 
 logger = logging.getLogger(__name__)
 
-#: Job statuses after which nothing runs (the same as controller.jobs.TERMINAL_JOB, which imports this module).
+#: Job statuses after which nothing runs (the same as controller.jobs.records.TERMINAL_JOB, which imports this module).
 TERMINAL = ("completed", "partial", "failed", "cancelled")
 
 

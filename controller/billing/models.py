@@ -6,7 +6,7 @@ import peewee as pw
 
 from controller.accounts.models import Account
 from controller.core.models import BaseModel, JSONField
-from controller.models import Job
+from controller.jobs.models import Job
 
 
 class LedgerEntry(BaseModel):

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from controller import presets
 from controller.billing import ledger
-from controller.jobspec import JobSpec
-from controller.planning import Plan
+from controller.jobs import presets
+from controller.jobs.planning import Plan
+from controller.jobs.spec import JobSpec
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from controller.billing.service import FACILITATOR, X402
 from controller.billing.views import entry_json, hold_json
 from controller.core.errors import ValidationFailed, field_error
 from controller.core.web import SETTINGS, STORE, account_of, int_query, json_response, not_found, read_json
-from controller.presets import PRESETS
+from controller.jobs.presets import PRESETS
 
 routes = web.RouteTableDef()
 

@@ -15,8 +15,9 @@ from controller.billing.service import refuse
 from controller.core.errors import Conflict, PayloadTooLarge, ValidationFailed, field_error
 from controller.core.ids import new_id
 from controller.core.web import REGISTRY, SETTINGS, STORE, account_of, iso, json_response, not_found, read_json
-from controller.jobs import ACTIVE_JOB
-from controller.models import Event, Job
+from controller.jobs.models import Job
+from controller.jobs.records import ACTIVE_JOB
+from controller.models import Event
 from controller.projects.models import Project, Revision
 from controller.projects.publish import prepare_revision, publish_revision
 from controller.projects.tarball import Limits

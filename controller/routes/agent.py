@@ -6,10 +6,10 @@ import re
 
 from aiohttp import web
 
-from controller import outcomes
 from controller.accounts.auth import require_admin
 from controller.core.errors import ValidationFailed, field_error
 from controller.core.web import HUB, REGISTRY, SETTINGS, STORE, account_of, json_response, not_found, read_json
+from controller.jobs import outcomes
 from controller.projects.publish import revision_path
 
 routes = web.RouteTableDef()

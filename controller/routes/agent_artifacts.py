@@ -10,7 +10,8 @@ from controller.artifacts.service import ARTIFACTS, artifact_json
 from controller.artifacts.streams import request_chunks
 from controller.core.errors import ValidationFailed, field_error
 from controller.core.web import account_of, json_response, not_found
-from controller.models import Artifact, Job, Task
+from controller.jobs.models import Job, Task
+from controller.models import Artifact
 from controller.routes.artifacts import check_declared_length, header_filename
 
 routes = web.RouteTableDef()

@@ -7,10 +7,10 @@ from aiohttp import web
 from controller import sse
 from controller.core.errors import NotFound, ValidationFailed, field_error
 from controller.core.web import SETTINGS, STORE, account_of, json_response
+from controller.jobs.models import Job
+from controller.jobs.routes import own_job
 from controller.live import FEED, PUBLISHER
-from controller.models import Job
 from controller.projects.routes import own_project
-from controller.routes.jobs import own_job
 
 routes = web.RouteTableDef()
 

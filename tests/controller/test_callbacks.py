@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from controller import callbacks
 from controller.accounts.auth import create_account
-from controller.callbacks import CallbackSender, backoff_s, private_address, sign
 from controller.core.db import Store, open_database
-from controller.models import Callback, Job
+from controller.jobs import callbacks
+from controller.jobs.callbacks import CallbackSender, backoff_s, private_address, sign
+from controller.jobs.models import Callback, Job
 
 
 def test_the_signature_is_an_hmac_sha256_of_the_body_keyed_by_the_secret():

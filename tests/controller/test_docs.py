@@ -12,10 +12,10 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import make_mocked_request
 
-from controller import jobspec
 from controller.app import create_app, is_public
 from controller.core import errors
 from controller.core.settings import Settings
+from controller.jobs import spec as jobspec
 from controller.routes import docs
 
 ROOT = Path(__file__).resolve().parents[2]

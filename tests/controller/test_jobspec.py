@@ -1,4 +1,4 @@
-"""Tests of controller.jobspec: defaults, one 422 naming every bad field, fan-out errors, and the stored form."""
+"""Tests of controller.jobs.spec: defaults, one 422 naming every bad field, fan-out errors, and the stored form."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from controller.core.errors import InvalidFanOut, ValidationFailed
-from controller.jobspec import (
+from controller.jobs.spec import (
     DEFAULT_TIMEOUT_S,
     KNOWN_FIELDS,
     MERGE_STRATEGIES,
@@ -18,7 +18,7 @@ from controller.jobspec import (
     spec_from_json,
     spec_to_json,
 )
-from controller.jobtypes import JOB_TYPES, TYPE_FIELDS, TYPED_FIELDS, RankBy
+from controller.jobs.types import JOB_TYPES, TYPE_FIELDS, TYPED_FIELDS, RankBy
 
 
 def body(**fields: Any) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""Tests of controller.jobtypes: the fields of sweep, map_reduce and benchmark jobs, each rule naming its field."""
+"""Tests of controller.jobs.types: the fields of sweep, map_reduce and benchmark jobs, each rule naming its field."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from controller.core.errors import InvalidFanOut, ValidationFailed
-from controller.jobspec import FanOut, parse_job_spec
-from controller.jobtypes import (
+from controller.jobs.spec import FanOut, parse_job_spec
+from controller.jobs.types import (
     JOB_TYPES,
     MAX_REPLICAS,
     MAX_SWEEP_COMBINATIONS,

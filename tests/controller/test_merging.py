@@ -1,4 +1,4 @@
-"""Tests of controller.merging: per-element results, undoing batch_size, the merge strategies, and aggregates."""
+"""Tests of controller.jobs.merging: per-element results, undoing batch_size, the merge strategies, and aggregates."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from controller.jobspec import FanOut, JobSpec, parse_job_spec
-from controller.merging import aggregate, element_results, merge, result_quality, split_task_result
-from controller.planning import Plan, chunk_bounds, plan_job
+from controller.jobs.merging import aggregate, element_results, merge, result_quality, split_task_result
+from controller.jobs.planning import Plan, chunk_bounds, plan_job
+from controller.jobs.spec import FanOut, JobSpec, parse_job_spec
 
 
 def by_plan(n: int, batch_size: int = 1) -> Plan:

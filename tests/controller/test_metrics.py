@@ -16,8 +16,8 @@ from controller.core.ids import new_id
 from controller.core.settings import Settings
 from controller.core.web import REGISTRY, STORE
 from controller.feed import FeedEvent
+from controller.jobs.models import Job
 from controller.metrics import METRICS, Metrics, billing_totals
-from controller.models import Job
 
 METRICS_TOKEN = "scrape-secret-0123456789"
 #: A header that makes a loopback request look as if a proxy forwarded it from elsewhere.

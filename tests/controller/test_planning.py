@@ -1,4 +1,4 @@
-"""Tests of controller.planning: how a validated job spec becomes tasks, with and without fan-out and batching."""
+"""Tests of controller.jobs.planning: how a validated job spec becomes tasks, with and without fan-out and batching."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from controller.jobspec import FanOut, parse_job_spec
-from controller.planning import Plan, chunk_bounds, plan_job
+from controller.jobs.planning import Plan, chunk_bounds, plan_job
+from controller.jobs.spec import FanOut, parse_job_spec
 
 
 def spec_of(payload: dict[str, Any], fan_out: dict[str, Any] | None = None) -> Plan:

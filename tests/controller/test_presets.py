@@ -1,4 +1,4 @@
-"""Tests of controller.presets: the published presets and how requirements resolve to one."""
+"""Tests of controller.jobs.presets: the published presets and how requirements resolve to one."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from broker.queues import SIZES, task_queue
 from controller.core.errors import ValidationFailed
-from controller.presets import DEFAULT_PRESET, PRESETS, Preset, resolve
+from controller.jobs.presets import DEFAULT_PRESET, PRESETS, Preset, resolve
 
 NUMERIC = ("cpu", "memory_mb", "gpu_count", "gpu_memory_mb")
 

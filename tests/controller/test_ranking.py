@@ -1,4 +1,4 @@
-"""Tests of controller.ranking: dotted lookups, ranking sweep combinations, and benchmark statistics."""
+"""Tests of controller.jobs.ranking: dotted lookups, ranking sweep combinations, and benchmark statistics."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from controller.jobtypes import RankBy
-from controller.ranking import lookup, number, numeric_leaves, rank_sweep, stats, summarise_benchmark
+from controller.jobs.ranking import lookup, number, numeric_leaves, rank_sweep, stats, summarise_benchmark
+from controller.jobs.types import RankBy
 
 COMBOS = [{"lr": 0.1}, {"lr": 0.01}, {"lr": 0.001}]
 

@@ -8,8 +8,8 @@ import pytest
 
 from broker.messages import AgentHeartbeat, Capabilities
 from controller.core.errors import NoCapableWorkers, ValidationFailed
-from controller.jobspec import parse_job_spec
-from controller.planning import plan_job
+from controller.jobs.planning import plan_job
+from controller.jobs.spec import parse_job_spec
 from controller.recipe_jobs import check_recipe_job, find_recipe, payload_errors, recipe_queue_key
 from controller.registry import AgentRegistry
 from recipes import Recipe

@@ -1,4 +1,4 @@
-"""Tests of controller.reducing: the map_reduce operators applied by the controller over the map results."""
+"""Tests of controller.jobs.reducing: the map_reduce operators applied by the controller over the map results."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from controller.reducing import reduce_results
+from controller.jobs.reducing import reduce_results
 
 MAPS = [
     {"edge": 2, "n": 10, "tags": ["a"]},

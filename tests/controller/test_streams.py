@@ -21,8 +21,9 @@ from controller.app import create_app
 from controller.core.ids import new_id
 from controller.core.settings import Settings
 from controller.core.web import STORE
-from controller.jobs import record
-from controller.models import Event, Job
+from controller.jobs.models import Job
+from controller.jobs.records import record
+from controller.models import Event
 from controller.projects.models import Project
 
 

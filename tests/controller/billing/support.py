@@ -7,14 +7,15 @@ from typing import Any
 import peewee as pw
 
 from broker.messages import TaskResult
-from controller import jobs, outcomes
 from controller.accounts.auth import create_account
 from controller.accounts.models import Account
 from controller.billing import accounts, holds, ledger, pricing
 from controller.billing.models import Hold, LedgerEntry
-from controller.jobspec import parse_job_spec
-from controller.models import Job, Task
-from controller.planning import plan_job
+from controller.jobs import outcomes
+from controller.jobs import records as jobs
+from controller.jobs.models import Job, Task
+from controller.jobs.planning import plan_job
+from controller.jobs.spec import parse_job_spec
 
 #: UNIX time the attempts of these tests start at (exact in binary, so durations come out whole)
 T0 = 1_000_000.0
@@ -40,7 +41,7 @@ def job_body(tasks: int = 2, timeout_s: int = 60, max_retries: int = 0) -> dict[
 
 
 def submit(account: Account, body: dict[str, Any]) -> Job:
-    """What `controller.submit._create` does, inside the caller's transaction: reserve, create, hold."""
+    """What `controller.jobs.submit._create` does, inside the caller's transaction: reserve, create, hold."""
     spec = parse_job_spec(body)
     plan = plan_job(spec)
     price = pricing.price(spec, plan)

@@ -1,4 +1,4 @@
-"""Holds and settlement driven through controller.jobs on a real SQLite database, with the ledger invariants
+"""Holds and settlement driven through controller.jobs.records on a real SQLite database, with the ledger invariants
 of PLATFORM.md checked after every scenario."""
 
 from __future__ import annotations
@@ -6,11 +6,11 @@ from __future__ import annotations
 import peewee as pw
 import pytest
 
-from controller import outcomes, presets
 from controller.billing import accounts, holds, ledger
 from controller.billing.errors import Shortfall
 from controller.billing.models import Hold, LedgerEntry
-from controller.models import Job, Task
+from controller.jobs import outcomes, presets
+from controller.jobs.models import Job, Task
 from tests.controller.billing.support import (
     check_invariants,
     claim,

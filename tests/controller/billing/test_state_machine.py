@@ -1,5 +1,5 @@
 """Random sequences of submits, claims, results (duplicated, retried, crashing), cancels, credits and restarts,
-against controller.jobs and the billing functions on a real SQLite database; the money invariants hold after
+against controller.jobs.records and the billing functions on a real SQLite database; the money invariants hold after
 every step and each job is charged exactly the task-time the test saw it use."""
 
 from __future__ import annotations
@@ -13,12 +13,12 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from broker.messages import TaskResult
-from controller import outcomes
 from controller.billing import holds, ledger
 from controller.billing.errors import Shortfall
 from controller.billing.models import Hold
 from controller.core.db import open_database
-from controller.models import Job, Task
+from controller.jobs import outcomes
+from controller.jobs.models import Job, Task
 from tests.controller.billing.support import ACTIVE, check_invariants, claim, job_body, new_account, result, submit
 
 DOLLAR = ledger.MICRO_PER_USD

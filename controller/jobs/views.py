@@ -7,8 +7,9 @@ from typing import Any
 from controller.artifacts.outputs import TaskOutputs, output_persisted, outputs_of_job
 from controller.billing import holds, ledger
 from controller.core.web import duration, iso
-from controller.jobs import TERMINAL_JOB, counts_by_status
-from controller.models import Event, Job, Task
+from controller.jobs.models import Job, Task
+from controller.jobs.records import TERMINAL_JOB, counts_by_status
+from controller.models import Event
 
 
 def cost_usd(job_id: str) -> float | None:

@@ -10,8 +10,8 @@ import dramatiq
 
 from broker.queues import APPLY_RESULT, RESULTS_QUEUE
 from broker.transport import result_from_args
-from controller import outcomes
 from controller.core.db import Store
+from controller.jobs import outcomes
 
 logger = logging.getLogger(__name__)
 

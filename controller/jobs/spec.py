@@ -7,7 +7,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from controller.core.errors import InvalidFanOut, ValidationFailed, field_error
-from controller.jobtypes import (
+from controller.jobs.types import (
     JOB_TYPES,
     TYPE_FIELDS,
     TYPED_FIELDS,

@@ -21,7 +21,7 @@ import httpx
 from controller.accounts.models import Account
 from controller.core.background import BackgroundLoop
 from controller.core.db import Store
-from controller.models import Callback, Job
+from controller.jobs.models import Callback, Job
 
 logger = logging.getLogger(__name__)
 

@@ -9,9 +9,10 @@ import peewee as pw
 
 from controller.accounts.models import Account
 from controller.core.ids import new_id
-from controller.jobspec import JobSpec, spec_to_json
-from controller.models import Event, Job, JobDependency, JobTag, Task
-from controller.planning import Plan
+from controller.jobs.models import Job, JobDependency, JobTag, Task
+from controller.jobs.planning import Plan
+from controller.jobs.spec import JobSpec, spec_to_json
+from controller.models import Event
 from controller.projects.models import Project
 
 TERMINAL_JOB = ("completed", "partial", "failed", "cancelled")

@@ -11,8 +11,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from controller.jobspec import FanOut, JobSpec
-from controller.jobtypes import combinations
+from controller.jobs.spec import FanOut, JobSpec
+from controller.jobs.types import combinations
 
 
 @dataclass(frozen=True)

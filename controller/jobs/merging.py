@@ -6,10 +6,10 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from controller.jobspec import JobSpec
-from controller.planning import Plan, chunk_bounds
-from controller.ranking import leaf_paths, number, rank_sweep, summarise_benchmark
-from controller.reducing import reduce_results
+from controller.jobs.planning import Plan, chunk_bounds
+from controller.jobs.ranking import leaf_paths, number, rank_sweep, summarise_benchmark
+from controller.jobs.reducing import reduce_results
+from controller.jobs.spec import JobSpec
 
 
 @dataclass

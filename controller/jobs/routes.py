@@ -5,17 +5,18 @@ from __future__ import annotations
 from aiohttp import web
 
 from broker.messages import Control
-from controller import outcomes
 from controller.accounts.auth import require_writer
 from controller.artifacts.outputs import outputs_of_job
 from controller.core.errors import Conflict, ValidationFailed, field_error
 from controller.core.web import HUB, SETTINGS, STORE, account_of, int_query, json_response, not_found, read_json
-from controller.jobspec import spec_from_json
-from controller.models import Event, Job, JobTag, Task
-from controller.planning import plan_job
+from controller.jobs import outcomes
+from controller.jobs.models import Job, JobTag, Task
+from controller.jobs.planning import plan_job
+from controller.jobs.spec import spec_from_json
+from controller.jobs.submit import submit, submit_batch
+from controller.jobs.views import event_json, job_json, job_summary, results_json, task_json
+from controller.models import Event
 from controller.projects.models import Project
-from controller.submit import submit, submit_batch
-from controller.views import event_json, job_json, job_summary, results_json, task_json
 
 routes = web.RouteTableDef()
 

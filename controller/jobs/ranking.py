@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from controller.jobtypes import RankBy
+from controller.jobs.types import RankBy
 
 _MISSING = object()
 

@@ -8,22 +8,23 @@ from typing import Any
 import peewee as pw
 from aiohttp import web
 
-from controller import jobs, outcomes, presets
 from controller.accounts.models import Account
 from controller.artifacts.refs import validate_job_artifacts
 from controller.billing import accounts as billing_accounts
 from controller.billing import holds, pricing
 from controller.billing.errors import Shortfall
 from controller.billing.service import refuse
-from controller.callbacks import private_address
 from controller.core.errors import ComputalotError, Conflict, NoCapableWorkers, ValidationFailed, field_error
 from controller.core.web import DISPATCHER, REGISTRY, SETTINGS, STORE, not_found
-from controller.jobspec import JobSpec, parse_job_spec, spec_to_json
-from controller.models import Job
-from controller.planning import Plan, plan_job
+from controller.jobs import outcomes, presets
+from controller.jobs import records as jobs
+from controller.jobs.callbacks import private_address
+from controller.jobs.models import Job
+from controller.jobs.planning import Plan, plan_job
+from controller.jobs.spec import JobSpec, parse_job_spec, spec_to_json
+from controller.jobs.views import job_json
 from controller.projects.models import Project, Revision
 from controller.recipe_jobs import check_recipe_job, find_recipe, recipe_queue_key
-from controller.views import job_json
 
 #: Jobs accepted by one `POST /api/v1/jobs/batch`.
 MAX_BATCH = 200

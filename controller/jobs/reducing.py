@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from controller.jobtypes import WEIGHTED_MEAN
-from controller.ranking import number
+from controller.jobs.ranking import number
+from controller.jobs.types import WEIGHTED_MEAN
 
 
 def reduce_results(operators: dict[str, str], results: list[Any]) -> tuple[dict[str, Any], list[str]]:

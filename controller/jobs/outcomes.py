@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from broker.messages import TaskResult
-from controller import merging
 from controller.artifacts import outputs as task_outputs
 from controller.billing import holds
-from controller.jobs import ACTIVE_JOB, TERMINAL_JOB, TERMINAL_TASK, counts_by_status, record, task_id
-from controller.jobspec import spec_from_json
-from controller.models import Callback, Job, JobDependency, Task
-from controller.planning import Plan, plan_job
+from controller.jobs import merging
+from controller.jobs.models import Callback, Job, JobDependency, Task
+from controller.jobs.planning import Plan, plan_job
+from controller.jobs.records import ACTIVE_JOB, TERMINAL_JOB, TERMINAL_TASK, counts_by_status, record, task_id
+from controller.jobs.spec import spec_from_json
 
 logger = logging.getLogger(__name__)
 
