@@ -13,6 +13,10 @@ from broker.connection import connect, is_memory
 from controller import live
 from controller.accounts import routes as account
 from controller.accounts.auth import resolve_token
+from controller.artifacts import agent_routes as agent_artifacts
+from controller.artifacts import multipart_routes as artifact_multipart
+from controller.artifacts import routes as artifacts
+from controller.artifacts import signed_routes as artifact_uploads
 from controller.artifacts.lifecycle import artifacts_ctx
 from controller.billing import routes as billing_routes
 from controller.core.db import Store, open_database
@@ -32,18 +36,7 @@ from controller.projects import routes as projects
 from controller.reaper import Reaper
 from controller.registry import AgentRegistry
 from controller.routes import admin as admin_routes
-from controller.routes import (
-    agent,
-    agent_artifacts,
-    artifact_multipart,
-    artifact_uploads,
-    artifacts,
-    docs,
-    downloads,
-    public,
-    recipes,
-    streams,
-)
+from controller.routes import agent, docs, downloads, public, recipes, streams
 from controller.routes import metrics as metrics_routes
 
 logger = logging.getLogger(__name__)

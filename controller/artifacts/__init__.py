@@ -7,6 +7,25 @@
 - `refs`: artifact references in job payloads, checked at submit.
 - `outputs`: the artifacts task attempts produced.
 - `lifecycle`: the app's cleanup context (store, signer, expiry of abandoned uploads).
+- `models`: the artifact tables.
+- `routes`, `multipart_routes`, `signed_routes`, `agent_routes`: the HTTP routes (files, multipart uploads,
+  signed upload URLs, and the agent's task inputs and outputs).
 """
 
-__all__ = ["download", "lifecycle", "multipart", "outputs", "ranges", "refs", "service", "signing", "store", "streams"]
+__all__ = [
+    "agent_routes",
+    "download",
+    "lifecycle",
+    "models",
+    "multipart",
+    "multipart_routes",
+    "outputs",
+    "ranges",
+    "refs",
+    "routes",
+    "service",
+    "signed_routes",
+    "signing",
+    "store",
+    "streams",
+]

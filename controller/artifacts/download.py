@@ -6,11 +6,11 @@ from urllib.parse import quote
 
 from aiohttp import web
 
+from controller.artifacts.models import Artifact
 from controller.artifacts.ranges import Unsatisfiable, parse_range
 from controller.artifacts.service import Artifacts, blob_key
 from controller.core.errors import ComputalotError
 from controller.core.web import json_response
-from controller.models import Artifact
 
 
 def artifact_headers(artifact: Artifact) -> dict[str, str]:

@@ -13,12 +13,12 @@ import time
 from collections.abc import AsyncIterable, AsyncIterator
 from typing import Any
 
+from controller.artifacts.models import Artifact, ArtifactPart, ArtifactUpload
 from controller.artifacts.service import Artifacts, iso, too_large, verify
 from controller.artifacts.store import ArtifactStore
 from controller.artifacts.streams import Measured
 from controller.core.errors import Conflict, ValidationFailed, field_error
 from controller.core.ids import new_id
-from controller.models import Artifact, ArtifactPart, ArtifactUpload
 
 logger = logging.getLogger(__name__)
 

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from broker.messages import TaskResult
+from controller.artifacts.models import Artifact, TaskArtifact
 from controller.jobs.models import Task
-from controller.models import Artifact, TaskArtifact
 
 
 @dataclass

@@ -15,8 +15,8 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from controller.accounts.models import Account
+from controller.artifacts.models import Artifact
 from controller.core.errors import ValidationFailed, field_error
-from controller.models import Artifact
 
 #: The payload key holding artifact downloads.
 ARTIFACTS_KEY = "_artifacts"

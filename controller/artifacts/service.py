@@ -19,6 +19,7 @@ from typing import Any
 
 from aiohttp import web
 
+from controller.artifacts.models import Artifact
 from controller.artifacts.signing import Signer
 from controller.artifacts.store import ArtifactStore
 from controller.artifacts.streams import Measured
@@ -27,7 +28,6 @@ from controller.core.errors import PayloadTooLarge, ValidationFailed, field_erro
 from controller.core.ids import new_id
 from controller.core.settings import Settings
 from controller.core.web import not_found
-from controller.models import Artifact
 
 logger = logging.getLogger(__name__)
 

@@ -14,10 +14,10 @@ import pytest
 from controller.accounts.auth import create_account, issue_key
 from controller.app import create_app
 from controller.artifacts import multipart
+from controller.artifacts.models import Artifact
 from controller.artifacts.service import ARTIFACTS
 from controller.core.settings import Settings
 from controller.core.web import STORE
-from controller.models import Artifact
 
 LIMIT = 1024 * 1024
 

@@ -14,13 +14,13 @@ from aiohttp import web
 
 from controller.accounts.models import Account
 from controller.artifacts import multipart
+from controller.artifacts.models import ArtifactUpload
+from controller.artifacts.routes import DIRECT_PURPOSE, check_declared_length, check_sha256
 from controller.artifacts.service import ARTIFACTS, artifact_json
 from controller.artifacts.signing import InvalidSignature
 from controller.artifacts.streams import request_chunks
 from controller.core.errors import Forbidden
 from controller.core.web import json_response, not_found
-from controller.models import ArtifactUpload
-from controller.routes.artifacts import DIRECT_PURPOSE, check_declared_length, check_sha256
 
 routes = web.RouteTableDef()
 
