@@ -75,11 +75,11 @@ def planning(tasks: int, workdir: Path) -> dict[str, float]:
     """Seconds to validate+plan+store a `tasks`-wide fan-out in SQLite, and to enqueue every attempt."""
     from broker.connection import connect
     from controller.accounts.auth import create_account
-    from controller.core.db import open_database
     from controller.jobs import records as jobs
     from controller.jobs.dispatcher import build_message, job_queue, mark_enqueued, pending_tasks, send_batch
     from controller.jobs.planning import plan_job
     from controller.jobs.spec import parse_job_spec
+    from controller.schema import open_database
 
     db = open_database(f"sqlite:///{workdir / 'plan.db'}")
     with db.atomic():

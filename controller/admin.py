@@ -11,8 +11,8 @@ from controller import admin_accounts
 from controller.accounts.auth import ROLES, create_account, issue_key
 from controller.accounts.models import Account, ApiKey
 from controller.billing import accounts
-from controller.core.db import open_database
 from controller.core.settings import Settings
+from controller.schema import open_database
 
 
 @click.group()

@@ -10,7 +10,6 @@ import dramatiq
 from aiohttp import web
 
 from broker.connection import connect, is_memory
-from controller import live
 from controller.accounts import routes as account
 from controller.accounts.auth import resolve_token
 from controller.artifacts import agent_routes as agent_artifacts
@@ -19,7 +18,7 @@ from controller.artifacts import routes as artifacts
 from controller.artifacts import signed_routes as artifact_uploads
 from controller.artifacts.lifecycle import artifacts_ctx
 from controller.billing import routes as billing_routes
-from controller.core.db import Store, open_database
+from controller.core.db import Store
 from controller.core.settings import Settings
 from controller.core.web import ACCOUNT, BROKER, DISPATCHER, HUB, REGISTRY, SETTINGS, STORE, Handler, error_middleware
 from controller.feedback import routes as feedback_routes
@@ -31,13 +30,16 @@ from controller.jobs import routes as job_routes
 from controller.jobs.callbacks import CallbackSender
 from controller.jobs.dispatcher import Dispatcher, requeue_all_unfinished
 from controller.jobs.results import start_results_worker
+from controller.live import routes as streams
+from controller.live import setup as live
 from controller.metrics import METRICS, Metrics, metrics_middleware
 from controller.projects import routes as projects
 from controller.reaper import Reaper
 from controller.registry import AgentRegistry
 from controller.routes import admin as admin_routes
-from controller.routes import agent, docs, downloads, public, recipes, streams
+from controller.routes import agent, docs, downloads, public, recipes
 from controller.routes import metrics as metrics_routes
+from controller.schema import open_database
 
 logger = logging.getLogger(__name__)
 

@@ -21,8 +21,8 @@ from broker.messages import AgentHeartbeat, Control, TaskOutput, TaskProgress, d
 from broker.output import TAIL_BYTES, last_bytes
 from controller.core.db import Store
 from controller.jobs.models import Job, Task
-from controller.models import Event
-from controller.output_events import PendingOutput
+from controller.live.models import Event
+from controller.live.output_events import PendingOutput
 from controller.registry import AgentRegistry
 
 logger = logging.getLogger(__name__)

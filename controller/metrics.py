@@ -21,10 +21,10 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from controller.core.web import Handler
-from controller.feed import EventFeed, FeedEvent
 from controller.jobs.models import Job, Task
+from controller.live.feed import EventFeed, FeedEvent
+from controller.live.publisher import EventPublisher
 from controller.probes import BrokerProbe
-from controller.publisher import EventPublisher
 from controller.registry import AgentRegistry
 
 logger = logging.getLogger(__name__)

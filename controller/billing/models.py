@@ -91,5 +91,5 @@ class Payment(BaseModel):
     settled_at = pw.FloatField(null=True)
 
 
-#: Created by `controller.core.db.open_database` with the core tables.
+#: Part of `controller.schema.MODELS`.
 BILLING_MODELS: list[type[BaseModel]] = [LedgerEntry, Hold, Quote, Payment]

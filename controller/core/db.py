@@ -17,12 +17,8 @@ from urllib.parse import urlsplit
 import peewee as pw
 from playhouse.db_url import connect as connect_url
 
-from controller.billing.models import BILLING_MODELS
 from controller.core.models import database
 from controller.core.settings import ConfigError
-from controller.feedback.models import FEEDBACK_MODELS
-from controller.identity.models import IDENTITY_MODELS
-from controller.models import MODELS
 
 logger = logging.getLogger(__name__)
 
@@ -31,8 +27,8 @@ T = TypeVar("T")
 _SQLITE_PRAGMAS = {"journal_mode": "wal", "synchronous": "normal", "foreign_keys": 1, "busy_timeout": 30000}
 
 
-def open_database(url: str) -> pw.Database:
-    """Connect peewee to `url` (`sqlite:///path` or `postgresql://user:pass@host:port/db`) and create tables.
+def connect(url: str) -> pw.Database:
+    """Connect peewee to `url` (`sqlite:///path` or `postgresql://user:pass@host:port/db`).
 
     Raises:
       ConfigError: the scheme is not supported.
@@ -50,7 +46,6 @@ def open_database(url: str) -> pw.Database:
         )
     database.initialize(db)
     db.connect(reuse_if_open=True)
-    db.create_tables([*MODELS, *BILLING_MODELS, *IDENTITY_MODELS, *FEEDBACK_MODELS], safe=True)
     return db
 
 

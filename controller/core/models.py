@@ -10,7 +10,7 @@ from typing import Any
 
 import peewee as pw
 
-#: Bound to a real database by `controller.core.db.open_database`.
+#: Bound to a real database by `controller.core.db.connect`.
 database = pw.DatabaseProxy()
 
 

@@ -17,5 +17,5 @@ class Feedback(BaseModel):
     created_at = pw.FloatField(index=True)
 
 
-#: Created by `controller.core.db.open_database` with the core tables.
+#: Part of `controller.schema.MODELS`.
 FEEDBACK_MODELS: list[type[BaseModel]] = [Feedback]

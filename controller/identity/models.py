@@ -51,5 +51,5 @@ class Session(BaseModel):
     revoked_at = pw.FloatField(null=True)
 
 
-#: Created by `controller.core.db.open_database` with the core tables.
+#: Part of `controller.schema.MODELS`.
 IDENTITY_MODELS: list[type[BaseModel]] = [WalletIdentity, WalletChallenge, Session]

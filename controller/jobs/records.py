@@ -12,7 +12,7 @@ from controller.core.ids import new_id
 from controller.jobs.models import Job, JobDependency, JobTag, Task
 from controller.jobs.planning import Plan
 from controller.jobs.spec import JobSpec, spec_to_json
-from controller.models import Event
+from controller.live.models import Event
 from controller.projects.models import Project
 
 TERMINAL_JOB = ("completed", "partial", "failed", "cancelled")

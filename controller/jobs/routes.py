@@ -14,8 +14,9 @@ from controller.jobs.models import Job, JobTag, Task
 from controller.jobs.planning import plan_job
 from controller.jobs.spec import spec_from_json
 from controller.jobs.submit import submit, submit_batch
-from controller.jobs.views import event_json, job_json, job_summary, results_json, task_json
-from controller.models import Event
+from controller.jobs.views import job_json, job_summary, results_json, task_json
+from controller.live.models import Event
+from controller.live.views import event_json
 from controller.projects.models import Project
 
 routes = web.RouteTableDef()

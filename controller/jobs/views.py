@@ -9,7 +9,6 @@ from controller.billing import holds, ledger
 from controller.core.web import duration, iso
 from controller.jobs.models import Job, Task
 from controller.jobs.records import TERMINAL_JOB, counts_by_status
-from controller.models import Event
 
 
 def cost_usd(job_id: str) -> float | None:
@@ -132,14 +131,4 @@ def results_json(job: Job, tasks: list[Task]) -> dict[str, Any]:
         "recommended_action": job.recommended_action,
         "meta": job.spec.get("meta"),
         "tasks": [result_task_json(t, outputs.get(t.id)) for t in tasks],
-    }
-
-
-def event_json(event: Event) -> dict[str, Any]:
-    return {
-        "seq": event.id,
-        "kind": event.kind,
-        "job_id": event.job_id,
-        "data": event.data,
-        "created_at": iso(event.created_at),
     }

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from controller.core.errors import InvalidManifest, field_error
-from controller.models import Event
+from controller.live.models import Event
 from controller.projects import tarball
 from controller.projects.manifest import MANIFEST_NAME, check_project_files, parse_manifest
 from controller.projects.models import Project, Revision

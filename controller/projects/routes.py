@@ -17,7 +17,7 @@ from controller.core.ids import new_id
 from controller.core.web import REGISTRY, SETTINGS, STORE, account_of, iso, json_response, not_found, read_json
 from controller.jobs.models import Job
 from controller.jobs.records import ACTIVE_JOB
-from controller.models import Event
+from controller.live.models import Event
 from controller.projects.models import Project, Revision
 from controller.projects.publish import prepare_revision, publish_revision
 from controller.projects.tarball import Limits

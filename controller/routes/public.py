@@ -8,7 +8,7 @@ from aiohttp import web
 
 from controller.core.errors import Forbidden, NotReady
 from controller.core.web import BROKER, HUB, REGISTRY, STORE, json_response
-from controller.live import FEED, PROBE
+from controller.live.setup import FEED, PROBE
 
 routes = web.RouteTableDef()
 

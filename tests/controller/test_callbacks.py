@@ -12,10 +12,11 @@ import pytest
 from aiohttp import web
 
 from controller.accounts.auth import create_account
-from controller.core.db import Store, open_database
+from controller.core.db import Store
 from controller.jobs import callbacks
 from controller.jobs.callbacks import CallbackSender, backoff_s, private_address, sign
 from controller.jobs.models import Callback, Job
+from controller.schema import open_database
 
 
 def test_the_signature_is_an_hmac_sha256_of_the_body_keyed_by_the_secret():

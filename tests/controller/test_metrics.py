@@ -15,8 +15,8 @@ from controller.app import create_app
 from controller.core.ids import new_id
 from controller.core.settings import Settings
 from controller.core.web import REGISTRY, STORE
-from controller.feed import FeedEvent
 from controller.jobs.models import Job
+from controller.live.feed import FeedEvent
 from controller.metrics import METRICS, Metrics, billing_totals
 
 METRICS_TOKEN = "scrape-secret-0123456789"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from controller.output_events import MAX_BYTES, MAX_LINE_CHARS, MAX_LINES, PendingOutput
+from controller.live.output_events import MAX_BYTES, MAX_LINE_CHARS, MAX_LINES, PendingOutput
 
 
 def test_nothing_received_gives_no_event() -> None:

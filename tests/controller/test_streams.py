@@ -14,7 +14,6 @@ import zmq.asyncio
 from computalot import StreamEvent
 from computalot.streams import SSEParser
 
-from controller import feed as feed_module
 from controller.accounts.auth import create_account, issue_key
 from controller.accounts.models import Account
 from controller.app import create_app
@@ -23,7 +22,8 @@ from controller.core.settings import Settings
 from controller.core.web import STORE
 from controller.jobs.models import Job
 from controller.jobs.records import record
-from controller.models import Event
+from controller.live import feed as feed_module
+from controller.live.models import Event
 from controller.projects.models import Project
 
 

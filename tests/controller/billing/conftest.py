@@ -6,7 +6,7 @@ from pathlib import Path
 import peewee as pw
 import pytest
 
-from controller.core.db import open_database
+from controller.schema import open_database
 from tests.controller.api_support import api, make_api  # noqa: F401  (fixtures)
 
 

@@ -16,9 +16,9 @@ from broker.messages import TaskResult
 from controller.billing import holds, ledger
 from controller.billing.errors import Shortfall
 from controller.billing.models import Hold
-from controller.core.db import open_database
 from controller.jobs import outcomes
 from controller.jobs.models import Job, Task
+from controller.schema import open_database
 from tests.controller.billing.support import ACTIVE, check_invariants, claim, job_body, new_account, result, submit
 
 DOLLAR = ledger.MICRO_PER_USD

@@ -8,10 +8,10 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from controller.core.web import BROKER, REGISTRY, SETTINGS, STORE
-from controller.feed import EventFeed
+from controller.live.feed import EventFeed
+from controller.live.publisher import EventPublisher
 from controller.metrics import METRICS
 from controller.probes import BrokerProbe
-from controller.publisher import EventPublisher
 
 logger = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ import logging
 import msgpack
 import zmq
 
-from controller.feed import FeedEvent
+from controller.live.feed import FeedEvent
 
 logger = logging.getLogger(__name__)
 

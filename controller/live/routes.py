@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from controller import sse
 from controller.core.errors import NotFound, ValidationFailed, field_error
 from controller.core.web import SETTINGS, STORE, account_of, json_response
 from controller.jobs.models import Job
 from controller.jobs.routes import own_job
-from controller.live import FEED, PUBLISHER
+from controller.live import sse
+from controller.live.setup import FEED, PUBLISHER
 from controller.projects.routes import own_project
 
 routes = web.RouteTableDef()

@@ -22,7 +22,7 @@ import peewee as pw
 from controller.core.background import wait_or_timeout
 from controller.core.db import Store
 from controller.core.web import iso
-from controller.models import Event
+from controller.live.models import Event
 
 logger = logging.getLogger(__name__)
 

@@ -18,10 +18,10 @@ from aiohttp import web
 
 from controller.core.db import Store
 from controller.core.errors import ValidationFailed, field_error
-from controller.feed import BATCH, EventFeed, FeedEvent, Subscription, read_events
 from controller.jobs.models import Job
 from controller.jobs.records import TERMINAL_JOB
-from controller.models import Event
+from controller.live.feed import BATCH, EventFeed, FeedEvent, Subscription, read_events
+from controller.live.models import Event
 
 logger = logging.getLogger(__name__)
 
