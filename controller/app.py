@@ -12,6 +12,10 @@ from aiohttp import web
 from broker.connection import connect, is_memory
 from controller.accounts import routes as account
 from controller.accounts.auth import resolve_token
+from controller.agents import routes as agent
+from controller.agents.hub import Hub
+from controller.agents.reaper import Reaper
+from controller.agents.roster import AgentRoster
 from controller.artifacts import agent_routes as agent_artifacts
 from controller.artifacts import multipart_routes as artifact_multipart
 from controller.artifacts import routes as artifacts
@@ -20,9 +24,8 @@ from controller.artifacts.lifecycle import artifacts_ctx
 from controller.billing import routes as billing_routes
 from controller.core.db import Store
 from controller.core.settings import Settings
-from controller.core.web import ACCOUNT, BROKER, DISPATCHER, HUB, REGISTRY, SETTINGS, STORE, Handler, error_middleware
+from controller.core.web import ACCOUNT, BROKER, DISPATCHER, HUB, ROSTER, SETTINGS, STORE, Handler, error_middleware
 from controller.feedback import routes as feedback_routes
-from controller.hub import Hub
 from controller.identity import routes as identity_routes
 from controller.jobs import outcomes
 from controller.jobs import records as jobs
@@ -34,10 +37,8 @@ from controller.live import routes as streams
 from controller.live import setup as live
 from controller.metrics import METRICS, Metrics, metrics_middleware
 from controller.projects import routes as projects
-from controller.reaper import Reaper
-from controller.registry import AgentRegistry
 from controller.routes import admin as admin_routes
-from controller.routes import agent, docs, downloads, public, recipes
+from controller.routes import docs, downloads, public, recipes
 from controller.routes import metrics as metrics_routes
 from controller.schema import open_database
 
@@ -114,10 +115,10 @@ def _broker(shared: dramatiq.Broker | None):
 async def _runtime(app: web.Application) -> AsyncIterator[None]:
     """Event hub, dispatcher, results consumer and lost-agent reaper, started and stopped together."""
     settings, store, broker = app[SETTINGS], app[STORE], app[BROKER]
-    registry = AgentRegistry(settings.agent_ttl_s)
+    roster = AgentRoster(settings.agent_ttl_s)
     hub = Hub(
         store,
-        registry,
+        roster,
         settings.zmq_host,
         settings.zmq_events_port,
         settings.zmq_control_port,
@@ -125,7 +126,7 @@ async def _runtime(app: web.Application) -> AsyncIterator[None]:
     )
     dispatcher = Dispatcher(store, broker)
     callbacks = CallbackSender(store, settings.allow_private_callbacks)
-    app[REGISTRY], app[HUB], app[DISPATCHER] = registry, hub, dispatcher
+    app[ROSTER], app[HUB], app[DISPATCHER] = roster, hub, dispatcher
     if is_memory(settings.broker_url):
         # The in-process broker forgot everything it held: send every unfinished attempt again.
         requeued = await store.write(requeue_all_unfinished)
@@ -142,7 +143,7 @@ async def _runtime(app: web.Application) -> AsyncIterator[None]:
     dispatcher.start()
     callbacks.start()
     worker = start_results_worker(broker, store, on_applied)
-    reaper = Reaper(store, registry, dispatcher)
+    reaper = Reaper(store, roster, dispatcher)
     reaper.start()
     yield
     await reaper.stop()

@@ -2,7 +2,7 @@
 
 Each app has its own `CollectorRegistry` (never the global one), so several apps in one process (tests)
 do not share counters. Counters and histograms are updated as things happen; states are counted at scrape
-time from the database, the broker and the agent registry, so they are never stale.
+time from the database, the broker and the agent roster, so they are never stale.
 """
 
 from __future__ import annotations
@@ -20,12 +20,12 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
+from controller.agents.roster import AgentRoster
 from controller.core.web import Handler
 from controller.jobs.models import Job, Task
 from controller.live.feed import EventFeed, FeedEvent
 from controller.live.publisher import EventPublisher
 from controller.probes import BrokerProbe
-from controller.registry import AgentRegistry
 
 logger = logging.getLogger(__name__)
 
@@ -154,7 +154,7 @@ class Sources:
     """The running parts a scrape reads; None until the app started them."""
 
     probe: BrokerProbe | None = None
-    agents: AgentRegistry | None = None
+    agents: AgentRoster | None = None
     feed: EventFeed | None = None
     publisher: EventPublisher | None = None
 

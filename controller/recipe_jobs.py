@@ -8,10 +8,10 @@ from jsonschema import Draft202012Validator, ValidationError
 
 from broker.queues import recipe_key
 from controller.accounts.models import Account
+from controller.agents.roster import AgentRoster
 from controller.artifacts.refs import validate_refs
 from controller.core.errors import NoCapableWorkers, ValidationFailed, field_error
 from controller.jobs.planning import Plan
-from controller.registry import AgentRegistry
 from recipes import Recipe, registry
 
 
@@ -61,7 +61,7 @@ def check_recipe_job(recipe: Recipe, plan: Plan, account: Account | None = None)
     return plan.task_payload(0).get("operation", "")
 
 
-def recipe_queue_key(recipe: Recipe, operation: str, agents: AgentRegistry) -> str:
+def recipe_queue_key(recipe: Recipe, operation: str, agents: AgentRoster) -> str:
     """The queue key of the job's tasks, after checking a live agent can serve them."""
     features = tuple(recipe.operation_requires.get(operation, ()))
     if not agents.recipe_capable(recipe.name, features):

@@ -12,10 +12,10 @@ import dramatiq
 from aiohttp import web
 
 from controller.accounts.models import Account
+from controller.agents.roster import AgentRoster
 from controller.core.db import Store
 from controller.core.errors import BadRequest, ComputalotError, NotFound, PayloadTooLarge, ValidationFailed, field_error
 from controller.core.settings import Settings
-from controller.registry import AgentRegistry
 
 logger = logging.getLogger(__name__)
 
@@ -24,7 +24,7 @@ SETTINGS = web.AppKey("settings", Settings)
 ACCOUNT = web.RequestKey("account", Account)
 STORE = web.AppKey("store", Store)
 BROKER = web.AppKey("broker", dramatiq.Broker)
-REGISTRY = web.AppKey("registry", AgentRegistry)
+ROSTER = web.AppKey("roster", AgentRoster)
 HUB = web.AppKey("hub", object)
 DISPATCHER = web.AppKey("dispatcher", object)
 

@@ -15,7 +15,7 @@ from controller.billing import holds, pricing
 from controller.billing.errors import Shortfall
 from controller.billing.service import refuse
 from controller.core.errors import ComputalotError, Conflict, NoCapableWorkers, ValidationFailed, field_error
-from controller.core.web import DISPATCHER, REGISTRY, SETTINGS, STORE, not_found
+from controller.core.web import DISPATCHER, ROSTER, SETTINGS, STORE, not_found
 from controller.jobs import outcomes, presets
 from controller.jobs import records as jobs
 from controller.jobs.callbacks import private_address
@@ -136,7 +136,7 @@ def _target(app: web.Application, account: Account, spec: JobSpec) -> _Target:
     if spec.recipe is not None:
         recipe = find_recipe(spec.recipe)
         operation = check_recipe_job(recipe, plan_job(spec), account)
-        return _Target(None, None, [], recipe_queue_key(recipe, operation, app[REGISTRY]), runtime="recipe")
+        return _Target(None, None, [], recipe_queue_key(recipe, operation, app[ROSTER]), runtime="recipe")
     project = Project.get_or_none(Project.account == account.id, Project.name == spec.project)
     if project is None:
         raise not_found("project", spec.project or "")
@@ -153,11 +153,11 @@ def _target(app: web.Application, account: Account, spec: JobSpec) -> _Target:
         )
     preset = presets.resolve(spec.requirements)
     target = _Target(project, revision, command, preset.name)
-    registry = app[REGISTRY]
-    if not registry.capable(target.runtime, target.profile):
+    roster = app[ROSTER]
+    if not roster.capable(target.runtime, target.profile):
         raise NoCapableWorkers(
             f"no live agent can run {target.runtime!r} runtime tasks of the {target.profile!r} preset",
-            details={"runtime": target.runtime, "preset": target.profile, "available": registry.summary()},
+            details={"runtime": target.runtime, "preset": target.profile, "available": roster.summary()},
         )
     return target
 

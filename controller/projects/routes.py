@@ -14,7 +14,7 @@ from controller.billing.errors import Shortfall
 from controller.billing.service import refuse
 from controller.core.errors import Conflict, PayloadTooLarge, ValidationFailed, field_error
 from controller.core.ids import new_id
-from controller.core.web import REGISTRY, SETTINGS, STORE, account_of, iso, json_response, not_found, read_json
+from controller.core.web import ROSTER, SETTINGS, STORE, account_of, iso, json_response, not_found, read_json
 from controller.jobs.models import Job
 from controller.jobs.records import ACTIVE_JOB
 from controller.live.models import Event
@@ -156,7 +156,7 @@ async def project_status(request: web.Request) -> web.Response:
     project = own_project(request)
     revision = active_revision(project)
     runtime = (revision.manifest.get("runtime") or {}).get("kind", "process") if revision else None
-    agents = [a for a in request.app[REGISTRY].live() if runtime in a.capabilities.runtimes]
+    agents = [a for a in request.app[ROSTER].live() if runtime in a.capabilities.runtimes]
     ready = [a for a in agents if revision and revision.content_hash in a.revisions]
     return json_response(
         {

@@ -7,7 +7,7 @@ from importlib import resources
 from aiohttp import web
 
 from controller.core.errors import Forbidden, NotReady
-from controller.core.web import BROKER, HUB, REGISTRY, STORE, json_response
+from controller.core.web import BROKER, HUB, ROSTER, STORE, json_response
 from controller.live.setup import FEED, PROBE
 
 routes = web.RouteTableDef()
@@ -40,7 +40,7 @@ async def ready(request: web.Request) -> web.Response:
     }
     if not all(checks.values()):
         raise NotReady("the controller is not ready", details={"checks": checks})
-    return json_response({"status": "ready", "checks": checks, "live_agents": len(request.app[REGISTRY].live())})
+    return json_response({"status": "ready", "checks": checks, "live_agents": len(request.app[ROSTER].live())})
 
 
 async def serve_doc(request: web.Request) -> web.Response:

@@ -14,7 +14,7 @@ from controller.accounts.auth import create_account, issue_key
 from controller.app import create_app
 from controller.core.ids import new_id
 from controller.core.settings import Settings
-from controller.core.web import REGISTRY, STORE
+from controller.core.web import ROSTER, STORE
 from controller.jobs.models import Job
 from controller.live.feed import FeedEvent
 from controller.metrics import METRICS, Metrics, billing_totals
@@ -139,7 +139,7 @@ async def test_queue_depth_agents_and_billing_are_exported(client: Any) -> None:
         task_seconds=12.5,
         slots_busy=1,
     )
-    client.app[REGISTRY].update(beat)
+    client.app[ROSTER].update(beat)
 
     # When metrics are scraped
     found = await scrape(client)

@@ -7,11 +7,11 @@ import time
 import pytest
 
 from broker.messages import AgentHeartbeat, Capabilities
+from controller.agents.roster import AgentRoster
 from controller.core.errors import NoCapableWorkers, ValidationFailed
 from controller.jobs.planning import plan_job
 from controller.jobs.spec import parse_job_spec
 from controller.recipe_jobs import check_recipe_job, find_recipe, payload_errors, recipe_queue_key
-from controller.registry import AgentRegistry
 from recipes import Recipe
 from recipes.packing.baselines import GRID_BASELINE
 
@@ -26,11 +26,11 @@ GATED = Recipe(
 )
 
 
-def _agents(*capabilities: Capabilities) -> AgentRegistry:
-    registry = AgentRegistry(ttl_s=60)
+def _agents(*capabilities: Capabilities) -> AgentRoster:
+    roster = AgentRoster(ttl_s=60)
     for i, caps in enumerate(capabilities):
-        registry.update(AgentHeartbeat(agent_id=f"a{i}", capabilities=caps), now=time.monotonic())
-    return registry
+        roster.update(AgentHeartbeat(agent_id=f"a{i}", capabilities=caps), now=time.monotonic())
+    return roster
 
 
 def test_an_unknown_recipe_is_refused_naming_the_recipes_that_exist():

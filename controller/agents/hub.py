@@ -19,11 +19,11 @@ import zmq.asyncio
 from broker.errors import DecodeError
 from broker.messages import AgentHeartbeat, Control, TaskOutput, TaskProgress, decode, encode
 from broker.output import TAIL_BYTES, last_bytes
+from controller.agents.roster import AgentRoster
 from controller.core.db import Store
 from controller.jobs.models import Job, Task
 from controller.live.models import Event
 from controller.live.output_events import PendingOutput
-from controller.registry import AgentRegistry
 
 logger = logging.getLogger(__name__)
 
@@ -50,14 +50,14 @@ class Hub:
     def __init__(
         self,
         store: Store,
-        registry: AgentRegistry,
+        roster: AgentRoster,
         host: str,
         events_port: int,
         control_port: int,
         flush_interval_s: float,
     ) -> None:
         self.store = store
-        self.registry = registry
+        self.roster = roster
         self.flush_interval_s = flush_interval_s
         self._ctx = zmq.asyncio.Context()
         self._pull = self._ctx.socket(zmq.PULL)
@@ -96,7 +96,7 @@ class Hub:
     def handle(self, message: Any) -> None:
         """Route one decoded frame."""
         if isinstance(message, AgentHeartbeat):
-            self.registry.update(message)
+            self.roster.update(message)
         elif isinstance(message, TaskOutput):
             live = self._entry(message.job_id, message.task_id, message.attempt)
             if live is not None:

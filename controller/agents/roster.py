@@ -16,7 +16,7 @@ class AgentState:
     seen_at: float
 
 
-class AgentRegistry:
+class AgentRoster:
     """Which agents are alive and what they offer."""
 
     def __init__(self, ttl_s: float) -> None:

@@ -8,7 +8,7 @@ from aiohttp import web
 
 from controller.accounts.auth import require_admin
 from controller.core.errors import ValidationFailed, field_error
-from controller.core.web import HUB, REGISTRY, SETTINGS, STORE, account_of, json_response, not_found, read_json
+from controller.core.web import HUB, ROSTER, SETTINGS, STORE, account_of, json_response, not_found, read_json
 from controller.jobs import outcomes
 from controller.projects.publish import revision_path
 
@@ -31,8 +31,8 @@ async def claim(request: web.Request) -> web.Response:
     task_id, attempt, agent_id = body.get("task_id"), body.get("attempt"), body.get("agent_id")
     if not isinstance(task_id, str) or not isinstance(attempt, int) or not isinstance(agent_id, str):
         raise ValidationFailed([field_error("body", "needs task_id (string), attempt (integer), agent_id (string)")])
-    registry = request.app[REGISTRY]
-    outcome = await request.app[STORE].write(outcomes.claim_task, task_id, attempt, agent_id, registry.is_running)
+    roster = request.app[ROSTER]
+    outcome = await request.app[STORE].write(outcomes.claim_task, task_id, attempt, agent_id, roster.is_running)
     return json_response({"run": outcome.run, "reason": outcome.reason})
 
 
