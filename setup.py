@@ -12,7 +12,7 @@ setup(
     long_description_content_type="text/markdown",
     license="MIT",
     python_requires=">=3.11",
-    packages=find_packages(include=["controller*", "broker*", "agent*", "recipes*"]),
+    packages=find_packages(include=["controller*", "broker*", "agent*", "recipes*", "embedded*"]),
     package_data={
         "controller": ["docs/*.md", "docs/*.html"],
         "recipes": ["prop_amm/rust/*.rs", "prop_amm/README.md", "echidna/OPERATOR.md"],
@@ -48,8 +48,8 @@ setup(
         "console_scripts": [
             "computalot-controller=controller.cli:main",
             "computalot-agent=agent.cli:main",
-            "computalot-admin=controller.admin:main",
-            "computalot-server=controller.server:main",
+            "computalot-admin=controller.admin.cli:main",
+            "computalot-server=embedded.server:main",
         ],
     },
 )

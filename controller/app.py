@@ -12,6 +12,7 @@ from aiohttp import web
 from broker.connection import connect, is_memory
 from controller.accounts import routes as account
 from controller.accounts.auth import resolve_token
+from controller.admin import routes as admin_routes
 from controller.agents import routes as agent
 from controller.agents.hub import Hub
 from controller.agents.reaper import Reaper
@@ -25,6 +26,8 @@ from controller.billing import routes as billing_routes
 from controller.core.db import Store
 from controller.core.settings import Settings
 from controller.core.web import ACCOUNT, BROKER, DISPATCHER, HUB, ROSTER, SETTINGS, STORE, Handler, error_middleware
+from controller.docs import downloads
+from controller.docs import routes as docs
 from controller.feedback import routes as feedback_routes
 from controller.identity import routes as identity_routes
 from controller.jobs import outcomes
@@ -35,11 +38,11 @@ from controller.jobs.dispatcher import Dispatcher, requeue_all_unfinished
 from controller.jobs.results import start_results_worker
 from controller.live import routes as streams
 from controller.live import setup as live
-from controller.metrics import METRICS, Metrics, metrics_middleware
+from controller.ops import metrics_routes
+from controller.ops import routes as public
+from controller.ops.metrics import METRICS, Metrics, metrics_middleware
 from controller.projects import routes as projects
-from controller.routes import admin as admin_routes
-from controller.routes import docs, downloads, public, recipes
-from controller.routes import metrics as metrics_routes
+from controller.recipes import routes as recipes
 from controller.schema import open_database
 
 logger = logging.getLogger(__name__)

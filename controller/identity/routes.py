@@ -1,4 +1,4 @@
-"""Public wallet sign-in routes: a challenge to sign, then a session token for the signature."""
+"""Public identity routes: wallet sign-in (a challenge, then a session token) and the closed self-registration."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from controller.accounts.models import Account
-from controller.core.errors import ComputalotError, ValidationFailed, field_error
+from controller.core.errors import ComputalotError, Forbidden, ValidationFailed, field_error
 from controller.core.ratelimit import RateLimiter, client_key
 from controller.core.web import SETTINGS, STORE, iso, json_response, read_json
 from controller.identity import siwe, wallets
@@ -79,4 +79,12 @@ async def verify(request: web.Request) -> web.Response:
             "expires_at": iso(session.expires_at),
             "account": {"id": account.id, "name": account.name, "role": account.role},
         }
+    )
+
+
+@routes.post("/api/v1/auth/register")
+async def register(request: web.Request) -> web.Response:
+    raise Forbidden(
+        "self-service registration is disabled during the beta",
+        recommended_action="Ask an admin for an API key (computalot-admin create-account).",
     )

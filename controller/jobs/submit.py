@@ -24,7 +24,7 @@ from controller.jobs.planning import Plan, plan_job
 from controller.jobs.spec import JobSpec, parse_job_spec, spec_to_json
 from controller.jobs.views import job_json
 from controller.projects.models import Project, Revision
-from controller.recipe_jobs import check_recipe_job, find_recipe, recipe_queue_key
+from controller.recipes.submit import check_recipe_job, find_recipe, recipe_queue_key
 
 #: Jobs accepted by one `POST /api/v1/jobs/batch`.
 MAX_BATCH = 200

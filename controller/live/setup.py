@@ -10,8 +10,8 @@ from aiohttp import web
 from controller.core.web import BROKER, ROSTER, SETTINGS, STORE
 from controller.live.feed import EventFeed
 from controller.live.publisher import EventPublisher
-from controller.metrics import METRICS
-from controller.probes import BrokerProbe
+from controller.ops.metrics import METRICS
+from controller.ops.probes import BrokerProbe
 
 logger = logging.getLogger(__name__)
 

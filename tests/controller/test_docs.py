@@ -15,8 +15,8 @@ from aiohttp.test_utils import make_mocked_request
 from controller.app import create_app, is_public
 from controller.core import errors
 from controller.core.settings import Settings
+from controller.docs import routes as docs
 from controller.jobs import spec as jobspec
-from controller.routes import docs
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -125,7 +125,7 @@ async def test_every_route_of_the_app_is_documented(client: Any) -> None:
     served = app_routes(client.app)
 
     # Then each one is in the documented endpoint list
-    assert served - documented_routes() == set(), "add these routes to controller.routes.docs.ENDPOINTS and llms.txt"
+    assert served - documented_routes() == set(), "add these routes to controller.docs.routes.ENDPOINTS and llms.txt"
 
 
 async def test_every_documented_endpoint_exists(client: Any) -> None:

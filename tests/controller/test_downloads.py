@@ -11,9 +11,9 @@ from pathlib import Path
 
 from controller.app import create_app
 from controller.core.settings import Settings
-from controller.routes.docs import ENDPOINTS
-from controller.routes.downloads import openapi, sdk_package
-from controller.sdk_wheel import EXTRAS, REQUIRES, wheel_name
+from controller.docs.downloads import openapi, sdk_package
+from controller.docs.routes import ENDPOINTS
+from controller.docs.sdk_wheel import EXTRAS, REQUIRES, wheel_name
 
 SDK = Path(__file__).resolve().parents[2] / "sdk"
 

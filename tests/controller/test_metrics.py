@@ -17,7 +17,7 @@ from controller.core.settings import Settings
 from controller.core.web import ROSTER, STORE
 from controller.jobs.models import Job
 from controller.live.feed import FeedEvent
-from controller.metrics import METRICS, Metrics, billing_totals
+from controller.ops.metrics import METRICS, Metrics, billing_totals
 
 METRICS_TOKEN = "scrape-secret-0123456789"
 #: A header that makes a loopback request look as if a proxy forwarded it from elsewhere.

@@ -16,8 +16,8 @@ from eth_account import Account
 from controller.billing import ledger
 from controller.billing.errors import InsufficientBalance
 from controller.core.ratelimit import RateLimited
+from controller.docs import routes as docs
 from controller.identity import errors as identity_errors
-from controller.routes import docs
 from tests.controller.api_support import Api, ApiFactory
 
 DOLLAR = ledger.MICRO_PER_USD

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from eth_account import Account
 
-from controller.routes import docs
+from controller.docs import routes as docs
 from tests.controller.api_support import Api
 
 ADMIN_ROUTES = [(m, p) for m, p, _, _ in docs.ENDPOINTS if p.startswith("/api/v1/admin/")]

@@ -11,7 +11,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from controller.accounts.auth import require_admin, resolve_token
 from controller.core.errors import Unauthorized
 from controller.core.web import SETTINGS, STORE
-from controller.metrics import METRICS
+from controller.ops.metrics import METRICS
 
 routes = web.RouteTableDef()
 

@@ -25,7 +25,7 @@ from controller.core.web import Handler
 from controller.jobs.models import Job, Task
 from controller.live.feed import EventFeed, FeedEvent
 from controller.live.publisher import EventPublisher
-from controller.probes import BrokerProbe
+from controller.ops.probes import BrokerProbe
 
 logger = logging.getLogger(__name__)
 

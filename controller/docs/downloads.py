@@ -13,8 +13,8 @@ from typing import Any
 from aiohttp import web
 
 from controller.core.web import json_response, not_found
-from controller.routes.docs import ENDPOINTS, server_version
-from controller.sdk_wheel import build_wheel, wheel_name
+from controller.docs.routes import ENDPOINTS, server_version
+from controller.docs.sdk_wheel import build_wheel, wheel_name
 
 routes = web.RouteTableDef()
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import click
 
-from controller import admin_accounts
 from controller.accounts.auth import ROLES, create_account, issue_key
 from controller.accounts.models import Account, ApiKey
+from controller.admin import money_cli as admin_accounts
 from controller.billing import accounts
 from controller.core.settings import Settings
 from controller.schema import open_database

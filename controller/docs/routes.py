@@ -1,6 +1,6 @@
 """Documentation routes: the HTML page at /docs, the JSON index at /api/v1/docs and the JSON-wrapped guides.
 
-The plain-text documents (/skill.md, /llms.txt, /llms-full.txt) are served by `controller.routes.public`.
+The plain-text documents (/skill.md, /llms.txt, /llms-full.txt) are served as they are.
 Every source lives in `controller/docs/` and is read with `importlib.resources`.
 """
 
@@ -17,6 +17,18 @@ from controller.core.web import json_response
 from recipes import registry
 
 routes = web.RouteTableDef()
+
+#: served document path -> file under controller/docs/
+DOCS = {
+    "/skill.md": ("skill.md", "text/markdown"),
+    "/llms.txt": ("llms.txt.md", "text/plain"),
+    "/llms-full.txt": ("llms-full.txt.md", "text/plain"),
+}
+
+
+def doc_text(name: str) -> str:
+    return resources.files("controller").joinpath("docs", name).read_text(encoding="utf-8")
+
 
 #: Every client-facing route: (method, path as the router spells it, needs a token, summary).
 #: Agent-internal routes under /api/v1/agent/ are left out. tests/controller/test_docs.py checks this list
@@ -337,3 +349,12 @@ def _inline(text: str) -> str:
 
 def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "section"
+
+
+async def serve_doc(request: web.Request) -> web.Response:
+    name, content_type = DOCS[request.path]
+    return web.Response(text=doc_text(name), content_type=content_type)
+
+
+for _path in DOCS:
+    routes.get(_path)(serve_doc)

@@ -1,4 +1,4 @@
-"""`computalot-admin` commands for money, wallets and feedback (added to `controller.admin.main`)."""
+"""`computalot-admin` commands for money, wallets and feedback (added to `controller.admin.cli.main`)."""
 
 from __future__ import annotations
 
