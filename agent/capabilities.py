@@ -6,7 +6,6 @@ import logging
 import os
 import shutil
 import subprocess
-from collections.abc import Callable
 
 from broker.messages import Capabilities
 
@@ -37,29 +36,6 @@ def gpus() -> list[int]:
         logger.warning("nvidia-smi failed, advertising no GPUs: %s", exc)
         return []
     return [int(float(line)) for line in out.split() if line.strip()]
-
-
-#: optional feature -> executables that must all be on PATH for an agent to offer it
-def _echidna_ready() -> bool:
-    from recipes.echidna.tools import missing_tools, supported_version
-
-    return not missing_tools() and supported_version("echidna")
-
-
-def _tools(*names: str) -> Callable[[], bool]:
-    return lambda: all(shutil.which(name) for name in names)
-
-
-#: optional feature -> the check that the host offers it (its tools installed, at a supported version)
-FEATURE_CHECKS: dict[str, Callable[[], bool]] = {
-    "echidna": _echidna_ready,
-    "sbf": _tools("cargo-build-sbf"),
-}
-
-
-def detect_features(checks: dict[str, Callable[[], bool]] = FEATURE_CHECKS) -> tuple[str, ...]:
-    """Optional features this host offers."""
-    return tuple(sorted(name for name, ready in checks.items() if ready()))
 
 
 def detect(profiles: tuple[str, ...], recipes: tuple[str, ...] = (), features: tuple[str, ...] = ()) -> Capabilities:

@@ -16,7 +16,7 @@ import zmq
 
 from agent.artifacts import INPUTS_DIR, ArtifactCache, ArtifactError, Outputs, upload_outputs
 from agent.cache import RevisionCache
-from agent.capabilities import detect, detect_features
+from agent.capabilities import detect
 from agent.client import ControllerClient
 from agent.metrics import TaskStats
 from agent.pool import RecipePool, RecipeRequest, RecipeRun
@@ -35,6 +35,7 @@ from broker.queues import (
 )
 from broker.transport import send_result, task_from_args
 from recipes import modules, queue_keys, registry
+from recipes.features import detect_features
 
 logger = logging.getLogger(__name__)
 

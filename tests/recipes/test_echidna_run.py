@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from agent.capabilities import FEATURE_CHECKS, detect_features
 from agent.pool import RecipePool, RecipeRequest, RecipeRun
 from recipes.base import RecipeError
 from recipes.echidna import CAPABILITY, RECIPE, tools
+from recipes.features import FEATURE_CHECKS, detect_features
 from tests.recipes.echidna_data.support import (
     DATA,
     PublishingContext,
