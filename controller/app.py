@@ -80,7 +80,6 @@ def create_app(settings: Settings, *, broker: dramatiq.Broker | None = None) -> 
         middlewares=[metrics_middleware, error_middleware, auth_middleware], client_max_size=settings.max_push_bytes
     )
     app[SETTINGS], app[METRICS] = settings, Metrics()
-    # streams before job_routes: /api/v1/jobs/watch is not a job id
     for module in (public, docs, downloads, metrics_routes, streams, job_routes, projects, agent, recipes, account):
         app.add_routes(module.routes)
     for module in (artifacts, artifact_multipart, artifact_uploads, agent_artifacts):
