@@ -13,7 +13,7 @@ from aiohttp import web
 from agent.settings import AgentSettings
 from agent.worker import Agent
 from broker.connection import connect
-from controller.accounts.bootstrap import ensure_admin_token
+from controller.admin.bootstrap import ensure_admin_token
 from controller.app import create_app
 from controller.core.settings import Settings
 from controller.core.web import STORE
