@@ -157,7 +157,8 @@ def _embedded(data_dir: Path, port: int | None = None, slots: int = 4) -> Iterat
         platform = Platform(
             url,
             (data_dir / "admin-token").read_text().strip(),
-            [str(BIN / "computalot-admin"), "--data-dir", str(data_dir)],
+            # the admin command talks to this server, with the embedded admin's token from the data dir
+            [str(BIN / "computalot-admin"), "--url", url, "--data-dir", str(data_dir)],
             data_dir,
         )
         platform.processes.append(server)

@@ -1,28 +1,64 @@
-"""`computalot-admin`: accounts and API keys, straight on the database."""
+"""`computalot-admin`: accounts and API keys, through the admin API of a running controller.
+
+Only `bootstrap` opens the database itself: it makes the first admin of a deployment before any controller runs.
+"""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import click
 
-from controller.accounts.auth import ROLES, create_account, issue_key
-from controller.accounts.models import Account, ApiKey
+from controller.accounts.auth import ROLES
 from controller.admin import money_cli as admin_accounts
-from controller.billing import accounts
+from controller.admin.bootstrap import first_admin
+from controller.admin.client import AdminContext, segment
+from controller.core.errors import ComputalotError
 from controller.core.settings import Settings
-from controller.schema import open_database
 
 
 @click.group()
-@click.option("--data-dir", type=click.Path(path_type=Path), help="Data dir of the controller (SQLite).")
-@click.option("--database-url", help="Database URL (env COMPUTALOT_DATABASE_URL).")
+@click.option("--data-dir", type=click.Path(path_type=Path), help="Data dir of the controller (its admin-token file).")
+@click.option("--database-url", help="Database URL, for bootstrap (env COMPUTALOT_DATABASE_URL).")
+@click.option(
+    "--url", envvar="COMPUTALOT_URL", show_envvar=True, help="Controller URL [default: the embedded platform's]."
+)
+@click.option(
+    "--token",
+    envvar="COMPUTALOT_ADMIN_TOKEN",
+    show_envvar=True,
+    help="Admin API key [default: <data-dir>/admin-token, the embedded admin's].",
+)
 @click.pass_context
-def main(ctx: click.Context, data_dir: Path | None, database_url: str | None) -> None:
-    """Manage accounts and keys of a Computalot controller."""
-    settings = Settings.from_env(data_dir=data_dir, database_url=database_url)
-    ctx.obj = open_database(settings.effective_database_url)
+def main(
+    ctx: click.Context, data_dir: Path | None, database_url: str | None, url: str | None, token: str | None
+) -> None:
+    """Manage accounts and keys of a Computalot controller (through its admin API)."""
+    ctx.obj = AdminContext(Settings.from_env(data_dir=data_dir, database_url=database_url), url, token)
+    ctx.call_on_close(ctx.obj.close)
+
+
+@main.command("bootstrap")
+@click.argument("name")
+@click.option("--credit-usd", default="0", show_default=True, help="Starting credit, as a ledger entry.")
+@click.pass_obj
+def bootstrap_cmd(obj: AdminContext, name: str, credit_usd: str) -> None:
+    """Create the FIRST admin account of a new deployment, straight in the database, and print its API key.
+
+    Run it before the controller starts (--database-url or --data-dir): it is the one command that writes to the
+    database itself, and it refuses once an admin exists; further accounts come from create-account.
+    """
+    credit = admin_accounts.parse_amount(credit_usd) if credit_usd.strip() not in ("0", "") else 0
+    db = obj.database()
+    try:
+        with db.atomic():
+            account, issued = first_admin(name, credit)
+    except ComputalotError as exc:
+        raise click.ClickException(f"{exc.message}; {exc.recommended_action}") from None
+    finally:
+        db.close()
+    click.echo(f"account {account.id} (admin)")
+    click.echo(issued.token)
 
 
 @main.command("create-account")
@@ -30,61 +66,54 @@ def main(ctx: click.Context, data_dir: Path | None, database_url: str | None) ->
 @click.option("--role", type=click.Choice(ROLES), default="member", show_default=True)
 @click.option("--credit-usd", default="0", show_default=True, help="Starting credit, as a ledger entry.")
 @click.pass_obj
-def create_account_cmd(db, name: str, role: str, credit_usd: str) -> None:
+def create_account_cmd(obj: AdminContext, name: str, role: str, credit_usd: str) -> None:
     """Create an account and print its first API key (shown once)."""
-    credit = admin_accounts.parse_amount(credit_usd) if credit_usd.strip() not in ("0", "") else 0
-    with db.atomic():
-        account = create_account(name, role)
-        token = issue_key(account, label="created by computalot-admin")
-        if credit:
-            accounts.credit(account.id, credit, "starting credit (computalot-admin create-account)")
-    click.echo(f"account {account.id} ({role})")
-    click.echo(token)
+    body = {"name": name, "role": role}
+    if credit_usd.strip() not in ("0", ""):
+        admin_accounts.parse_amount(credit_usd)  # a usage error before any request
+        body["credit_usd"] = credit_usd.strip()
+    answer = obj.api.call("POST", "/api/v1/admin/accounts", json=body)
+    click.echo(f"account {answer['account']['id']} ({role})")
+    click.echo(answer["api_key"])
 
 
 @main.command("issue-key")
 @click.argument("account_id")
 @click.option("--label", default="")
 @click.pass_obj
-def issue_key_cmd(db, account_id: str, label: str) -> None:
+def issue_key_cmd(obj: AdminContext, account_id: str, label: str) -> None:
     """Issue another API key for an account."""
-    account = Account.get_or_none(Account.id == account_id)
-    if account is None:
-        raise click.ClickException(f"no account {account_id!r}; list them with: computalot-admin list-accounts")
-    with db.atomic():
-        click.echo(issue_key(account, label))
+    path = f"/api/v1/admin/accounts/{segment(account_id)}/keys"
+    answer = obj.api.call("POST", path, json={"label": label}, missing=admin_accounts.no_account(account_id))
+    click.echo(answer["api_key"])
 
 
 @main.command("revoke-key")
 @click.argument("key_id")
 @click.pass_obj
-def revoke_key_cmd(db, key_id: str) -> None:
+def revoke_key_cmd(obj: AdminContext, key_id: str) -> None:
     """Revoke an API key by id (see list-keys)."""
-    with db.atomic():
-        changed = (
-            ApiKey.update(revoked_at=time.time()).where(ApiKey.id == key_id, ApiKey.revoked_at.is_null()).execute()
-        )
-    if not changed:
-        raise click.ClickException(f"no live key {key_id!r}")
+    obj.api.call("DELETE", f"/api/v1/admin/keys/{segment(key_id)}", missing=f"no live key {key_id!r}")
     click.echo(f"revoked {key_id}")
 
 
 @main.command("list-accounts")
 @click.pass_obj
-def list_accounts_cmd(db) -> None:
+def list_accounts_cmd(obj: AdminContext) -> None:
     """Accounts with their roles."""
-    for account in Account.select().order_by(Account.created_at):
-        click.echo(f"{account.id}\t{account.role}\t{account.name}")
+    for account in obj.api.call("GET", "/api/v1/admin/accounts")["accounts"]:
+        click.echo(f"{account['id']}\t{account['role']}\t{account['name']}")
 
 
 @main.command("list-keys")
 @click.argument("account_id")
 @click.pass_obj
-def list_keys_cmd(db, account_id: str) -> None:
+def list_keys_cmd(obj: AdminContext, account_id: str) -> None:
     """Keys of an account (prefix only; tokens are never stored)."""
-    for key in ApiKey.select().where(ApiKey.account == account_id).order_by(ApiKey.created_at):
-        state = "revoked" if key.revoked_at else "live"
-        click.echo(f"{key.id}\t{key.prefix}…\t{state}\t{key.label}")
+    path = f"/api/v1/admin/accounts/{segment(account_id)}/keys"
+    for key in obj.api.call("GET", path, missing=admin_accounts.no_account(account_id))["keys"]:
+        state = "revoked" if key["revoked_at"] else "live"
+        click.echo(f"{key['id']}\t{key['prefix']}…\t{state}\t{key['label']}")
 
 
 for _command in admin_accounts.COMMANDS:

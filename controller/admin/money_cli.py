@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
-import peewee as pw
 
 from controller.accounts.auth import ROLES
-from controller.accounts.models import Account
-from controller.billing import accounts, ledger
-from controller.billing.errors import InsufficientFunds
-from controller.feedback.models import Feedback
-from controller.identity import wallets
-from controller.identity.models import WalletIdentity
+from controller.admin.client import AdminContext, segment
+from controller.billing import ledger
+
+#: The balance fields `balance`, `credit` and `debit` print, in this order.
+BALANCE_FIELDS = ("ledger_balance_usd", "held_usd", "available_usd")
 
 
 def parse_amount(value: str) -> int:
@@ -22,16 +22,24 @@ def parse_amount(value: str) -> int:
         raise click.BadParameter(str(exc)) from None
 
 
-def _account(account_id: str) -> Account:
-    account = Account.get_or_none(Account.id == account_id)
-    if account is None:
-        raise click.ClickException(f"no account {account_id!r}; list them with: computalot-admin list-accounts")
-    return account
+def no_account(account_id: str) -> str:
+    """What a command says when the account does not exist."""
+    return f"no account {account_id!r}; list them with: computalot-admin list-accounts"
 
 
-def _show_balance(account_id: str) -> None:
-    balance = accounts.balance(account_id).to_json()
-    click.echo(" ".join(f"{key}={value}" for key, value in balance.items()))
+def _show_balance(balance: dict[str, Any]) -> None:
+    click.echo(" ".join(f"{key}={balance[key]}" for key in BALANCE_FIELDS))
+
+
+def _move(obj: AdminContext, kind: str, account_id: str, amount_usd: str, reason: str) -> None:
+    parse_amount(amount_usd)  # a usage error before any request
+    answer = obj.api.call(
+        "POST",
+        f"/api/v1/admin/accounts/{segment(account_id)}/{kind}",
+        json={"amount_usd": amount_usd.strip(), "reason": reason},
+        missing=no_account(account_id),
+    )
+    _show_balance(answer["balance"])
 
 
 @click.command("credit")
@@ -39,12 +47,9 @@ def _show_balance(account_id: str) -> None:
 @click.argument("amount_usd")
 @click.option("--reason", required=True, help="Why (kept in the account's ledger).")
 @click.pass_obj
-def credit_cmd(db: pw.Database, account_id: str, amount_usd: str, reason: str) -> None:
+def credit_cmd(obj: AdminContext, account_id: str, amount_usd: str, reason: str) -> None:
     """Credit an account's balance by AMOUNT_USD dollars."""
-    amount = parse_amount(amount_usd)
-    with db.atomic():
-        accounts.add_entry(_account(account_id).id, "credit", amount, reason=reason)
-    _show_balance(account_id)
+    _move(obj, "credit", account_id, amount_usd, reason)
 
 
 @click.command("debit")
@@ -52,23 +57,21 @@ def credit_cmd(db: pw.Database, account_id: str, amount_usd: str, reason: str) -
 @click.argument("amount_usd")
 @click.option("--reason", required=True, help="Why (kept in the account's ledger).")
 @click.pass_obj
-def debit_cmd(db: pw.Database, account_id: str, amount_usd: str, reason: str) -> None:
+def debit_cmd(obj: AdminContext, account_id: str, amount_usd: str, reason: str) -> None:
     """Debit AMOUNT_USD dollars, at most the available balance."""
-    amount = parse_amount(amount_usd)
-    try:
-        with db.atomic():
-            accounts.debit(_account(account_id).id, amount, reason)
-    except InsufficientFunds as exc:
-        raise click.ClickException(exc.message) from None
-    _show_balance(account_id)
+    _move(obj, "debit", account_id, amount_usd, reason)
 
 
 @click.command("balance")
 @click.argument("account_id")
 @click.pass_obj
-def balance_cmd(db: pw.Database, account_id: str) -> None:
+def balance_cmd(obj: AdminContext, account_id: str) -> None:
     """Ledger balance, held and available dollars of an account."""
-    _show_balance(_account(account_id).id)
+    listed = obj.api.call("GET", "/api/v1/admin/accounts")["accounts"]
+    account = next((a for a in listed if a["id"] == account_id), None)
+    if account is None:
+        raise click.ClickException(no_account(account_id))
+    _show_balance(account)
 
 
 @click.command("whitelist-wallet")
@@ -79,49 +82,39 @@ def balance_cmd(db: pw.Database, account_id: str) -> None:
 @click.option("--chain", type=click.Choice(["base"]), default="base", show_default=True)
 @click.pass_obj
 def whitelist_wallet_cmd(
-    db: pw.Database, address: str, account_id: str | None, name: str, role: str, chain: str
+    obj: AdminContext, address: str, account_id: str | None, name: str, role: str, chain: str
 ) -> None:
     """Allow a wallet to sign in (POST /api/v1/auth/wallet/challenge, then /verify)."""
-    try:
-        with db.atomic():
-            wallet = wallets.whitelist(address, chain, account_id=account_id, name=name, role=role)
-    except ValueError as exc:
-        raise click.ClickException(str(exc)) from None
-    click.echo(f"wallet {wallet.address} ({chain}) signs in to account {wallet.account_id}")
+    body = {"wallet_address": address, "chain": chain, "name": name, "role": role}
+    wallet = obj.api.call("POST", "/api/v1/admin/wallets", json={**body, "account_id": account_id or ""})["wallet"]
+    click.echo(f"wallet {wallet['wallet_address']} ({chain}) signs in to account {wallet['account_id']}")
 
 
 @click.command("unwhitelist-wallet")
 @click.argument("address")
 @click.pass_obj
-def unwhitelist_wallet_cmd(db: pw.Database, address: str) -> None:
+def unwhitelist_wallet_cmd(obj: AdminContext, address: str) -> None:
     """Remove a wallet from the whitelist and end its sessions."""
-    try:
-        with db.atomic():
-            removed = wallets.unwhitelist(address)
-    except ValueError as exc:
-        raise click.ClickException(str(exc)) from None
-    if not removed:
-        raise click.ClickException(f"wallet {address} is not whitelisted")
-    click.echo(f"removed {address.lower()}")
+    path = f"/api/v1/admin/wallets/{segment(address)}"
+    removed = obj.api.call("DELETE", path, missing=f"wallet {address} is not whitelisted")["removed"]
+    click.echo(f"removed {removed}")
 
 
 @click.command("list-wallets")
 @click.pass_obj
-def list_wallets_cmd(db: pw.Database) -> None:
+def list_wallets_cmd(obj: AdminContext) -> None:
     """Whitelisted wallets and their accounts."""
-    for wallet in (
-        WalletIdentity.select().where(WalletIdentity.revoked_at.is_null()).order_by(WalletIdentity.created_at)
-    ):
-        click.echo(f"{wallet.address}\t{wallet.chain}\t{wallet.account_id}\t{wallet.label}")
+    for wallet in obj.api.call("GET", "/api/v1/admin/wallets")["wallets"]:
+        click.echo(f"{wallet['wallet_address']}\t{wallet['chain']}\t{wallet['account_id']}\t{wallet['label']}")
 
 
 @click.command("list-feedback")
-@click.option("--limit", type=int, default=50, show_default=True)
+@click.option("--limit", type=click.IntRange(1, 500), default=50, show_default=True)
 @click.pass_obj
-def list_feedback_cmd(db: pw.Database, limit: int) -> None:
+def list_feedback_cmd(obj: AdminContext, limit: int) -> None:
     """The newest feedback sent through POST /api/v1/feedback."""
-    for row in Feedback.select().order_by(Feedback.id.desc()).limit(limit):
-        click.echo(f"{row.id}\t{row.type}\t{row.title}\n\t{row.description}")
+    for row in obj.api.call("GET", "/api/v1/admin/feedback", params={"limit": limit})["feedback"]:
+        click.echo(f"{row['id']}\t{row['type']}\t{row['title']}\n\t{row['description']}")
 
 
 COMMANDS = (

@@ -46,9 +46,9 @@ class Distributed(Platform):
 def distributed(request: pytest.FixtureRequest, postgres_db_url: str, tmp_path: Path) -> Iterator[Distributed]:
     """A controller on PostgreSQL and one agent, over the broker named by the parameter."""
     broker_url = request.getfixturevalue("fresh_redis_url" if request.param == "redis" else "amqp_url")
-    admin_args = [str(BIN / "computalot-admin"), "--database-url", postgres_db_url]
+    # the first admin is the one account made in the database itself, before the controller starts
     created = subprocess.run(
-        [*admin_args, "create-account", "ops", "--role", "admin", "--credit-usd", "1000"],
+        [str(BIN / "computalot-admin"), "--database-url", postgres_db_url, "bootstrap", "ops", "--credit-usd", "1000"],
         capture_output=True,
         text=True,
         check=True,
@@ -56,6 +56,7 @@ def distributed(request: pytest.FixtureRequest, postgres_db_url: str, tmp_path: 
     admin_token = created.stdout.strip().splitlines()[-1]
     port = free_port()
     url = f"http://127.0.0.1:{port}"
+    admin_args = [str(BIN / "computalot-admin"), "--url", url, "--token", admin_token]
     controller = Process(
         [
             str(BIN / "computalot-controller"),
