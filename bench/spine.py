@@ -77,7 +77,7 @@ def planning(tasks: int, workdir: Path) -> dict[str, float]:
     from controller.accounts.auth import create_account
     from controller.jobs import records as jobs
     from controller.jobs.dispatcher import build_message, job_queue, mark_enqueued, pending_tasks, send_batch
-    from controller.jobs.planning import plan_job
+    from controller.jobs.kinds import plan_job
     from controller.jobs.spec import parse_job_spec
     from controller.schema import open_database
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from controller.billing import ledger
 from controller.jobs import presets
+from controller.jobs.kinds import kind_of
 from controller.jobs.planning import Plan
 from controller.jobs.spec import JobSpec
 
@@ -30,10 +31,8 @@ def rate_micro_per_hour(spec: JobSpec) -> int:
 
 
 def billable_tasks(spec: JobSpec, plan: Plan) -> int:
-    """Tasks the job can run: the planned ones, plus the reduce task of a map_reduce job with a reduce command."""
-    reduce = getattr(spec, "reduce", None) or {}
-    reduce_command = reduce.get("runner_command") if spec.type == "map_reduce" else None
-    return plan.task_count + (1 if reduce_command else 0)
+    """Tasks the job can run, as its kind counts them (the planned ones, plus a reduce task if it has one)."""
+    return kind_of(spec.type).billable_tasks(spec, plan)
 
 
 def price(spec: JobSpec, plan: Plan) -> Price:

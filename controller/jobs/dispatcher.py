@@ -20,8 +20,9 @@ from broker.queues import recipe_queue, task_queue
 from broker.transport import send_task
 from controller.core.background import BackgroundLoop
 from controller.core.db import Store
+from controller.jobs.kinds import plan_job
 from controller.jobs.models import Job, Task
-from controller.jobs.planning import Plan, plan_job
+from controller.jobs.planning import Plan
 from controller.jobs.records import ACTIVE_JOB
 from controller.jobs.spec import spec_from_json
 

@@ -1,4 +1,7 @@
-"""Merging task results into a job's `aggregate_result` and `aggregate_aliases` (pure: no I/O)."""
+"""Merging task results: per-element results, the structured_runner strategies, result quality (pure: no I/O).
+
+Each job kind (`controller.jobs.kinds`) turns these into its `Aggregate`.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from controller.jobs.planning import Plan, chunk_bounds
-from controller.jobs.ranking import leaf_paths, number, rank_sweep, summarise_benchmark
-from controller.jobs.reducing import reduce_results
-from controller.jobs.spec import JobSpec
+from controller.jobs.ranking import leaf_paths, number
 
 
 @dataclass
@@ -18,6 +19,11 @@ class ElementResults:
 
     values: list[Any]
     warnings: dict[int, list[str]] = field(default_factory=dict)
+
+    @property
+    def all_warnings(self) -> list[str]:
+        """Every warning, in task order."""
+        return [w for notes in self.warnings.values() for w in notes]
 
 
 @dataclass
@@ -127,33 +133,6 @@ def _put(target: dict[str, Any], path: tuple[str, ...], value: float) -> None:
             return
     if not isinstance(target.get(leaf), dict):
         target[leaf] = value
-
-
-def aggregate(spec: JobSpec, plan: Plan, task_results: list[Any]) -> Aggregate:
-    """The aggregate of a finished job of any type (a map_reduce reduce task's result is used as is elsewhere)."""
-    elements = element_results(plan, task_results)
-    warnings = [w for notes in elements.warnings.values() for w in notes]
-    if spec.type == "sweep":
-        assert plan.fan_out is not None and plan.fan_out.items is not None
-        value, notes = rank_sweep(spec.rank_by, list(plan.fan_out.items), elements.values)
-        best = value["best"]
-        aliases = {"best_params": best["params"], "best_value": best["value"]} if best else {}
-        return Aggregate(value, aliases, warnings + notes)
-    if spec.type == "benchmark":
-        value, notes = summarise_benchmark(
-            [n for n, _ in spec.candidates], spec.replicas, spec.rank_by, elements.values
-        )
-        top = value["ranking"][0] if value["ranking"] else None
-        aliases = (
-            {"best_candidate": top["candidate"], "best_mean": top["mean"]} if top and top["mean"] is not None else {}
-        )
-        return Aggregate(value, aliases, warnings + notes)
-    if spec.type == "map_reduce":
-        value, notes = reduce_results(spec.reduce.get("operators", {}), elements.values)
-        return Aggregate(value, dict(value), warnings + notes)
-    value = merge(spec.merge_strategy, plan, task_results, spec.merge)
-    aliases = {"n": value["n"], "total_weight": value["total_weight"]} if spec.merge_strategy == "weighted_avg" else {}
-    return Aggregate(value, aliases, warnings)
 
 
 def result_quality(result: Any, batched: bool = False) -> tuple[float, list[str]]:

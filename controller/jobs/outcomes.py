@@ -15,8 +15,8 @@ from broker.messages import TaskResult
 from controller.artifacts import outputs as task_outputs
 from controller.billing import holds
 from controller.jobs import merging
+from controller.jobs.kinds import kind_of, plan_job
 from controller.jobs.models import Callback, Job, JobDependency, Task
-from controller.jobs.planning import Plan, plan_job
 from controller.jobs.records import ACTIVE_JOB, TERMINAL_JOB, TERMINAL_TASK, counts_by_status, record, task_id
 from controller.jobs.spec import spec_from_json
 
@@ -177,7 +177,7 @@ def _finish_task(task: Task, job: Job, status: str, now: float, error: str = "",
 def finalize_job(job: Job, now: float) -> None:
     """Merge results and set the job's terminal status, error and recommended action.
 
-    A map_reduce job with a reduce command first gets its reduce task, over the map results.
+    A job whose kind has a reduce command (map_reduce's) first gets its reduce task, over the planned tasks' results.
     """
     tasks = list(
         Task.select(Task.status, Task.result, Task.error, Task.error_code, Task.task_index)
@@ -186,17 +186,18 @@ def finalize_job(job: Job, now: float) -> None:
     )
     spec = spec_from_json(job.spec)
     plan = plan_job(spec)
+    kind = kind_of(spec.type)
     mapped = tasks[: plan.task_count]
     results = [t.result if t.status == "completed" else None for t in mapped]
-    reduce_command = spec.reduce.get("runner_command") if spec.type == "map_reduce" else None
+    reduce_command = kind.reduce_command(spec)
     if reduce_command and len(tasks) == plan.task_count and any(r is not None for r in results):
-        _add_reduce_task(job, plan, results, list(reduce_command), now)
+        _add_reduce_task(job, kind.reduce_payload(spec, plan, results), list(reduce_command), now)
         return
     if reduce_command and len(tasks) > plan.task_count:
         reducer = tasks[plan.task_count]
         job.aggregate, job.aliases, job.warnings = reducer.result, {}, []
     else:
-        merged = merging.aggregate(spec, plan, results)
+        merged = kind.merge(spec, plan, results)
         job.aggregate, job.aliases, job.warnings = merged.value, merged.aliases, merged.warnings
     failed = [t for t in tasks if t.status != "completed"]
     if not failed:
@@ -216,17 +217,10 @@ def finalize_job(job: Job, now: float) -> None:
     _job_ended(job, now)
 
 
-def _add_reduce_task(job: Job, plan: Plan, results: list[Any], command: list[str], now: float) -> None:
-    """One more task, after the maps: it receives every map result (null where a map failed)."""
-    values = merging.element_results(plan, results).values
+def _add_reduce_task(job: Job, payload: dict[str, Any], command: list[str], now: float) -> None:
+    """One more task, after the planned ones: its kind's reduce payload (e.g. every map result)."""
     index = job.task_count
-    Task.create(
-        id=task_id(job.id, index),
-        job=job,
-        task_index=index,
-        payload={"map_results": values, "payload": job.spec.get("payload") or {}},
-        command=command,
-    )
+    Task.create(id=task_id(job.id, index), job=job, task_index=index, payload=payload, command=command)
     job.task_count += 1
     job.dispatch_pending = True
     job.save()

@@ -2,7 +2,8 @@
 
 A job has `element_count` elements (list values, items or chunks; 1 without fan-out).
 `batch_size` groups consecutive elements into one task. Task payloads are computed on
-demand from the spec, so planning 100,000 tasks stores no per-task payload.
+demand from the spec, so planning 100,000 tasks stores no per-task payload. Each job kind
+(`controller.jobs.kinds`) says how its spec becomes a `Plan`.
 """
 
 from __future__ import annotations
@@ -11,8 +12,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from controller.jobs.spec import FanOut, JobSpec
-from controller.jobs.types import combinations
+from controller.jobs.fanout import FanOut
 
 
 @dataclass(frozen=True)
@@ -96,21 +96,3 @@ def chunk_bounds(total: int, chunks: int, index: int) -> tuple[int, int]:
     base, extra = divmod(total, chunks)
     start = index * base + min(index, extra)
     return start, base + (1 if index < extra else 0)
-
-
-def plan_job(spec: JobSpec) -> Plan:
-    """The plan of a validated spec: every job type is a fan-out shape underneath.
-
-    A sweep is one item per grid combination over `fixed_payload`; a benchmark is one item per
-    (candidate, replica) over `shared_payload`, candidate-major; map_reduce fans out its `split`.
-    """
-    if spec.type == "sweep":
-        return Plan(payload=spec.fixed_payload, fan_out=FanOut(items=tuple(combinations(spec.parameters))))
-    if spec.type == "benchmark":
-        items = tuple(
-            {**overrides, "replica": replica} for _, overrides in spec.candidates for replica in range(spec.replicas)
-        )
-        return Plan(payload=spec.shared_payload, fan_out=FanOut(items=items))
-    if spec.type == "map_reduce":
-        return Plan(payload=spec.payload, fan_out=spec.split)
-    return Plan(payload=spec.payload, fan_out=spec.fan_out)

@@ -1,13 +1,51 @@
-"""Ranking sweep combinations and summarising benchmark candidates (pure)."""
+"""Ranking sweep combinations and summarising benchmark candidates, by a `rank_by` option (pure)."""
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
-from controller.jobs.types import RankBy
+from controller.jobs.fields import AddError
 
 _MISSING = object()
+
+
+@dataclass(frozen=True)
+class RankBy:
+    """A dotted path into each result and the direction that wins."""
+
+    field: str
+    order: str = "max"
+
+    def to_json(self) -> dict[str, str]:
+        return {"field": self.field, "order": self.order}
+
+
+def parse_rank_by(value: Any, add: AddError) -> RankBy | None:
+    """`"score"`, `"metrics.auc"` or `{"field": "loss", "order": "min"}`."""
+    if value is None:
+        return None
+    if isinstance(value, str) and value:
+        return RankBy(value)
+    if isinstance(value, dict) and isinstance(value.get("field"), str) and value["field"]:
+        order = value.get("order", "max")
+        if order not in ("max", "min") or set(value) - {"field", "order"}:
+            add("rank_by", 'must be {"field": "<dotted.path>", "order": "max" | "min"}')
+            return None
+        return RankBy(value["field"], order)
+    add("rank_by", 'must be a dotted path such as "metrics.auc", or {"field": ..., "order": "min" | "max"}')
+    return None
+
+
+def rank_by_to_json(rank_by: RankBy | None) -> dict[str, str] | None:
+    """The stored form of an optional rank_by."""
+    return None if rank_by is None else rank_by.to_json()
+
+
+def rank_by_from_json(data: dict[str, str] | None) -> RankBy | None:
+    """A stored rank_by read back."""
+    return None if data is None else RankBy(**data)
 
 
 def lookup(result: Any, path: str) -> Any:

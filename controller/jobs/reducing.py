@@ -5,7 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from controller.jobs.ranking import number
-from controller.jobs.types import WEIGHTED_MEAN
+
+REDUCE_OPERATORS = ("sum", "mean", "min", "max", "count", "concat", "first")
+WEIGHTED_MEAN = "weighted_mean:"
+
+
+def is_reduce_operator(op: Any) -> bool:
+    """Whether `op` names a reduce operator."""
+    if not isinstance(op, str):
+        return False
+    return op in REDUCE_OPERATORS or (op.startswith(WEIGHTED_MEAN) and len(op) > len(WEIGHTED_MEAN))
 
 
 def reduce_results(operators: dict[str, str], results: list[Any]) -> tuple[dict[str, Any], list[str]]:

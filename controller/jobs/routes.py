@@ -10,8 +10,8 @@ from controller.artifacts.outputs import outputs_of_job
 from controller.core.errors import Conflict, ValidationFailed, field_error
 from controller.core.web import HUB, SETTINGS, STORE, account_of, int_query, json_response, not_found, read_json
 from controller.jobs import outcomes
+from controller.jobs.kinds import plan_job
 from controller.jobs.models import Job, JobTag, Task
-from controller.jobs.planning import plan_job
 from controller.jobs.spec import spec_from_json
 from controller.jobs.submit import submit, submit_batch
 from controller.jobs.views import job_json, job_summary, results_json, task_json

@@ -19,8 +19,9 @@ from controller.core.web import DISPATCHER, ROSTER, SETTINGS, STORE, not_found
 from controller.jobs import outcomes, presets
 from controller.jobs import records as jobs
 from controller.jobs.callbacks import private_address
+from controller.jobs.kinds import plan_job
 from controller.jobs.models import Job
-from controller.jobs.planning import Plan, plan_job
+from controller.jobs.planning import Plan
 from controller.jobs.spec import JobSpec, parse_job_spec, spec_to_json
 from controller.jobs.views import job_json
 from controller.projects.models import Project, Revision

@@ -8,17 +8,18 @@ from typing import Any
 import pytest
 
 from controller.core.errors import InvalidFanOut, ValidationFailed
+from controller.jobs.fanout import FanOut
+from controller.jobs.kinds import JOB_TYPES, TYPE_FIELDS, TYPED_FIELDS
+from controller.jobs.kinds.structured import MERGE_STRATEGIES
+from controller.jobs.ranking import RankBy
 from controller.jobs.spec import (
     DEFAULT_TIMEOUT_S,
     KNOWN_FIELDS,
-    MERGE_STRATEGIES,
-    FanOut,
     JobSpec,
     parse_job_spec,
     spec_from_json,
     spec_to_json,
 )
-from controller.jobs.types import JOB_TYPES, TYPE_FIELDS, TYPED_FIELDS, RankBy
 
 
 def body(**fields: Any) -> dict[str, Any]:

@@ -8,8 +8,9 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from controller.jobs.spec import MERGE_STRATEGIES, parse_job_spec, spec_from_json, spec_to_json
-from controller.jobs.types import JOB_TYPES
+from controller.jobs.kinds import JOB_TYPES
+from controller.jobs.kinds.structured import MERGE_STRATEGIES
+from controller.jobs.spec import parse_job_spec, spec_from_json, spec_to_json
 
 names = st.text(alphabet="abcdefghij_", min_size=1, max_size=8)
 json_scalars = st.none() | st.booleans() | st.integers(-(2**53), 2**53) | st.text(max_size=10)

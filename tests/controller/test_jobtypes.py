@@ -1,4 +1,4 @@
-"""Tests of controller.jobs.types: the fields of sweep, map_reduce and benchmark jobs, each rule naming its field."""
+"""Tests of the typed job kinds: the fields of sweep, map_reduce and benchmark jobs, each rule naming its field."""
 
 from __future__ import annotations
 
@@ -10,19 +10,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from controller.core.errors import InvalidFanOut, ValidationFailed
-from controller.jobs.spec import FanOut, parse_job_spec
-from controller.jobs.types import (
-    JOB_TYPES,
-    MAX_REPLICAS,
-    MAX_SWEEP_COMBINATIONS,
-    REDUCE_OPERATORS,
-    TYPE_FIELDS,
-    TYPED_FIELDS,
-    RankBy,
-    combinations,
-    is_reduce_operator,
-    parse_rank_by,
-)
+from controller.jobs.fanout import FanOut
+from controller.jobs.kinds import JOB_TYPES, TYPE_FIELDS, TYPED_FIELDS
+from controller.jobs.kinds.benchmark import MAX_REPLICAS
+from controller.jobs.kinds.sweep import MAX_SWEEP_COMBINATIONS, combinations
+from controller.jobs.ranking import RankBy, parse_rank_by
+from controller.jobs.reducing import REDUCE_OPERATORS, is_reduce_operator
+from controller.jobs.spec import parse_job_spec
 
 SWEEP = {"project": "demo", "type": "sweep", "parameters": {"lr": [0.1, 0.01]}}
 BENCHMARK = {"project": "demo", "type": "benchmark", "candidates": {"a": {"k": 1}}}

@@ -10,9 +10,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from controller.jobs.merging import aggregate, element_results, merge, result_quality, split_task_result
-from controller.jobs.planning import Plan, chunk_bounds, plan_job
-from controller.jobs.spec import FanOut, JobSpec, parse_job_spec
+from controller.jobs.fanout import FanOut
+from controller.jobs.kinds import aggregate, plan_job
+from controller.jobs.merging import element_results, merge, result_quality, split_task_result
+from controller.jobs.planning import Plan, chunk_bounds
+from controller.jobs.spec import JobSpec, parse_job_spec
 
 
 def by_plan(n: int, batch_size: int = 1) -> Plan:

@@ -8,8 +8,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from controller.jobs.planning import Plan, chunk_bounds, plan_job
-from controller.jobs.spec import FanOut, parse_job_spec
+from controller.jobs.fanout import FanOut
+from controller.jobs.kinds import plan_job
+from controller.jobs.planning import Plan, chunk_bounds
+from controller.jobs.spec import parse_job_spec
 
 
 def spec_of(payload: dict[str, Any], fan_out: dict[str, Any] | None = None) -> Plan:

@@ -10,8 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from controller.jobs.ranking import lookup, number, numeric_leaves, rank_sweep, stats, summarise_benchmark
-from controller.jobs.types import RankBy
+from controller.jobs.ranking import RankBy, lookup, number, numeric_leaves, rank_sweep, stats, summarise_benchmark
 
 COMBOS = [{"lr": 0.1}, {"lr": 0.01}, {"lr": 0.001}]
 

@@ -9,7 +9,7 @@ import pytest
 from broker.messages import AgentHeartbeat, Capabilities
 from controller.agents.roster import AgentRoster
 from controller.core.errors import NoCapableWorkers, ValidationFailed
-from controller.jobs.planning import plan_job
+from controller.jobs.kinds import plan_job
 from controller.jobs.spec import parse_job_spec
 from controller.recipes.submit import check_recipe_job, find_recipe, payload_errors, recipe_queue_key
 from recipes import Recipe

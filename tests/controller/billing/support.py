@@ -13,8 +13,8 @@ from controller.billing import accounts, holds, ledger, pricing
 from controller.billing.models import Hold, LedgerEntry
 from controller.jobs import outcomes
 from controller.jobs import records as jobs
+from controller.jobs.kinds import plan_job
 from controller.jobs.models import Job, Task
-from controller.jobs.planning import plan_job
 from controller.jobs.spec import parse_job_spec
 
 #: UNIX time the attempts of these tests start at (exact in binary, so durations come out whole)

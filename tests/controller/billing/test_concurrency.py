@@ -14,8 +14,8 @@ import pytest
 from controller.billing import accounts, pricing
 from controller.billing.errors import Shortfall
 from controller.billing.models import Hold
+from controller.jobs.kinds import plan_job
 from controller.jobs.models import Job
-from controller.jobs.planning import plan_job
 from controller.jobs.spec import parse_job_spec
 from controller.schema import open_database
 from tests.controller.billing import support
