@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 
 import dramatiq
@@ -20,11 +19,10 @@ from broker.queues import recipe_queue, task_queue
 from broker.transport import send_task
 from controller.core.background import BackgroundLoop
 from controller.core.db import Store
-from controller.jobs.kinds import plan_job
 from controller.jobs.models import Job, Task
 from controller.jobs.planning import Plan
 from controller.jobs.records import ACTIVE_JOB
-from controller.jobs.spec import spec_from_json
+from controller.jobs.spec import plan_of, spec_of
 
 logger = logging.getLogger(__name__)
 
@@ -101,7 +99,6 @@ class Dispatcher(BackgroundLoop):
         super().__init__()
         self.store = store
         self.broker = broker
-        self._plans: OrderedDict[str, Plan] = OrderedDict()
         # The broker client is blocking (pika, redis-py); one thread keeps its connection.
         self._sender = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dispatch")
 
@@ -126,16 +123,8 @@ class Dispatcher(BackgroundLoop):
         logger.debug("dispatched %d task attempts", len(batch))
         return len(batch)
 
-    def _plan(self, job: Job) -> Plan:
-        plan = self._plans.get(job.id)
-        if plan is None:
-            plan = self._plans[job.id] = plan_job(spec_from_json(job.spec))
-            if len(self._plans) > 256:
-                self._plans.popitem(last=False)
-        return plan
-
     def _message(self, task: Task, job: Job) -> TaskMessage:
-        return build_message(task, job, self._plan(job))
+        return build_message(task, job, plan_of(job))
 
 
 def build_message(task: Task, job: Job, plan: Plan) -> TaskMessage:
@@ -147,11 +136,11 @@ def build_message(task: Task, job: Job, plan: Plan) -> TaskMessage:
         index=task.task_index,
         count=job.task_count,
         payload=task.payload if task.payload is not None else plan.task_payload(task.task_index),
-        timeout_s=job.spec["timeout_s"],
+        timeout_s=spec_of(job).timeout_s,
         command=tuple(task.command or job.command or ()),
         runtime=job.runtime,
         revision_hash=job.revision_hash,
         workdir=job.workdir,
         recipe=job.recipe,
-        checkpointing=bool(job.spec.get("checkpointing", {}).get("enabled")),
+        checkpointing=spec_of(job).checkpointing,
     )

@@ -15,10 +15,10 @@ from broker.messages import TaskResult
 from controller.artifacts import outputs as task_outputs
 from controller.billing import holds
 from controller.jobs import merging
-from controller.jobs.kinds import kind_of, plan_job
+from controller.jobs.kinds import kind_of
 from controller.jobs.models import Callback, Job, JobDependency, Task
 from controller.jobs.records import ACTIVE_JOB, TERMINAL_JOB, TERMINAL_TASK, counts_by_status, record, task_id
-from controller.jobs.spec import spec_from_json
+from controller.jobs.spec import plan_of, spec_of
 
 logger = logging.getLogger(__name__)
 
@@ -102,7 +102,7 @@ def apply_result(result: TaskResult) -> Applied | None:
     task_outputs.record(task, job.account_id, result)
     holds.record_result(job, task, result, now)
     if result.status == "completed":
-        quality, warnings = merging.result_quality(result.result, batched=_batched(job))
+        quality, warnings = merging.result_quality(result.result, batched=plan_of(job).batched)
         task.result, task.result_quality, task.result_warnings = result.result, quality, warnings
         task.started_at = result.started_at or task.started_at
         _finish_task(task, job, "completed", result.finished_at or now)
@@ -131,11 +131,6 @@ def apply_result(result: TaskResult) -> Applied | None:
     return Applied(job.id, job.status, status, False)
 
 
-def _batched(job: Job) -> bool:
-    fan_out = job.spec.get("fan_out") or job.spec.get("split") or {}
-    return fan_out.get("batch_size", 1) > 1
-
-
 def _should_retry(task: Task, job: Job, result: TaskResult) -> bool:
     if result.status == "cancelled":
         return False
@@ -144,7 +139,7 @@ def _should_retry(task: Task, job: Job, result: TaskResult) -> bool:
             task.free_retries += 1
             return True
         return False
-    if task.retries_used < job.spec.get("max_retries", 0):
+    if task.retries_used < spec_of(job).max_retries:
         task.retries_used += 1
         return True
     return False
@@ -184,8 +179,7 @@ def finalize_job(job: Job, now: float) -> None:
         .where(Task.job == job.id)
         .order_by(Task.task_index)
     )
-    spec = spec_from_json(job.spec)
-    plan = plan_job(spec)
+    spec, plan = spec_of(job), plan_of(job)
     kind = kind_of(spec.type)
     mapped = tasks[: plan.task_count]
     results = [t.result if t.status == "completed" else None for t in mapped]
@@ -266,7 +260,7 @@ def _job_ended(job: Job, now: float) -> None:
     body = callback_body(job)
     record(job, "result", body, now)  # right after the final status event: streams end after it
     _release_dependents(job, now)
-    url = job.spec.get("callback_url")
+    url = spec_of(job).callback_url
     if url:
         Callback.create(job=job, url=url, body=body, next_at=now)
 

@@ -10,9 +10,8 @@ from controller.artifacts.outputs import outputs_of_job
 from controller.core.errors import Conflict, ValidationFailed, field_error
 from controller.core.web import HUB, SETTINGS, STORE, account_of, int_query, json_response, not_found, read_json
 from controller.jobs import outcomes
-from controller.jobs.kinds import plan_job
 from controller.jobs.models import Job, JobTag, Task
-from controller.jobs.spec import spec_from_json
+from controller.jobs.spec import plan_of
 from controller.jobs.submit import submit, submit_batch
 from controller.jobs.views import job_json, job_summary, results_json, task_json
 from controller.live.models import Event
@@ -89,7 +88,7 @@ async def get_tasks(request: web.Request) -> web.Response:
     job = own_job(request)
     limit = int_query(request, "limit", 100, 1, 1000)
     offset = int_query(request, "offset", 0, 0, 10_000_000)
-    plan = plan_job(spec_from_json(job.spec))
+    plan = plan_of(job)
     tasks = list(Task.select().where(Task.job == job.id).order_by(Task.task_index).offset(offset).limit(limit))
     next_offset = offset + limit if offset + limit < job.task_count else None
     outputs = outputs_of_job(job.id, [t.id for t in tasks])

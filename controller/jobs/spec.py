@@ -1,15 +1,22 @@
-"""Validation of job submissions into a typed `JobSpec`, and its stored form (pure: no I/O)."""
+"""Validation of job submissions into a typed `JobSpec`, its stored form, and `spec_of(job)` (pure: no I/O)."""
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 from controller.core.errors import InvalidFanOut, ValidationFailed, field_error
 from controller.jobs.fanout import FanOut, fan_out_from_json, fan_out_to_json
 from controller.jobs.fields import FieldErrors
-from controller.jobs.kinds import DEFAULT_TYPE, JOB_TYPES, TYPE_FIELDS, TYPED_FIELDS, kind_of
+from controller.jobs.kinds import DEFAULT_TYPE, JOB_TYPES, TYPE_FIELDS, TYPED_FIELDS, kind_of, plan_job
+
+if TYPE_CHECKING:
+    from controller.jobs.models import Job
+    from controller.jobs.planning import Plan
 
 PRIORITIES = ("high", "normal", "low")
 REQUIREMENT_KEYS = ("cpu", "memory_mb", "gpu_count", "gpu_memory_mb", "profile", "storage_gb")
@@ -283,3 +290,45 @@ def spec_from_json(data: dict[str, Any]) -> JobSpec:
         meta=data.get("meta"),
         **kind_of(job_type).from_json(data),
     )
+
+
+_Value = TypeVar("_Value")
+
+
+class _PerJob:
+    """A small LRU of values derived from a job's spec, keyed by job id: a spec never changes after submit.
+
+    Shared by the event loop and the store's threads, hence the lock.
+    """
+
+    def __init__(self, size: int) -> None:
+        self._items: OrderedDict[str, Any] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def get(self, job_id: str, make: Callable[[], _Value]) -> _Value:
+        with self._lock:
+            if job_id in self._items:
+                self._items.move_to_end(job_id)
+                return self._items[job_id]
+        value = make()  # outside the lock: decoding a large spec must not stall other jobs
+        with self._lock:
+            self._items[job_id] = value
+            if len(self._items) > self._size:
+                self._items.popitem(last=False)
+        return value
+
+
+#: Decoded specs and plans of recently used jobs.
+_SPECS = _PerJob(1024)
+_PLANS = _PerJob(256)
+
+
+def spec_of(job: Job) -> JobSpec:
+    """The decoded spec of a stored job, decoded once per job (the one way to read a job's submitted fields)."""
+    return _SPECS.get(job.id, lambda: spec_from_json(job.spec))
+
+
+def plan_of(job: Job) -> Plan:
+    """The plan of a stored job, planned once per job."""
+    return _PLANS.get(job.id, lambda: plan_job(spec_of(job)))

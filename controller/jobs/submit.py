@@ -22,7 +22,7 @@ from controller.jobs.callbacks import private_address
 from controller.jobs.kinds import plan_job
 from controller.jobs.models import Job
 from controller.jobs.planning import Plan
-from controller.jobs.spec import JobSpec, parse_job_spec, spec_to_json
+from controller.jobs.spec import JobSpec, parse_job_spec, spec_of
 from controller.jobs.views import job_json
 from controller.projects.models import Project, Revision
 from controller.recipes.submit import check_recipe_job, find_recipe, recipe_queue_key
@@ -106,7 +106,7 @@ def _check_dependencies(account: Account, spec: JobSpec) -> None:
 
 
 def _same_submission(job: Job, spec: JobSpec) -> Job:
-    if job.spec != spec_to_json(spec):
+    if spec_of(job) != spec:
         raise Conflict(
             "this Idempotency-Key was already used with a different body",
             details={"job_id": job.id},

@@ -9,6 +9,7 @@ from controller.billing import holds, ledger
 from controller.core.web import duration, iso
 from controller.jobs.models import Job, Task
 from controller.jobs.records import TERMINAL_JOB, counts_by_status
+from controller.jobs.spec import spec_of
 
 
 def cost_usd(job_id: str) -> float | None:
@@ -20,16 +21,16 @@ def cost_usd(job_id: str) -> float | None:
 def job_json(job: Job, counts: dict[str, int] | None = None) -> dict[str, Any]:
     """A job as `GET /api/v1/jobs/:id` shows it: state, counts, timestamps, error and the submitted fields."""
     counts = counts if counts is not None else counts_by_status(job.id)
-    spec = dict(job.spec)
+    spec = spec_of(job)
     return {
         "id": job.id,
         "job_id": job.id,
         "status": job.status,
-        **spec,
+        **job.spec,  # the normalised submission, echoed as it was stored
         "type": job.type,
-        "project": spec.get("project"),
+        "project": spec.project,
         "revision": job.revision_hash or None,
-        "runner_command": spec.get("runner_command") or job.command,
+        "runner_command": list(spec.runner_command) if spec.runner_command else job.command,
         "total_tasks": job.task_count,
         "counts": counts,
         "completeness": round(counts["completed"] / job.task_count, 6) if job.task_count else 0.0,
@@ -47,15 +48,16 @@ def job_json(job: Job, counts: dict[str, int] | None = None) -> dict[str, Any]:
 
 def job_summary(job: Job) -> dict[str, Any]:
     """A job in listings: no payload, so a page of jobs stays small."""
+    spec = spec_of(job)
     return {
         "id": job.id,
         "status": job.status,
         "type": job.type,
         "recipe": job.recipe or None,
-        "project": job.spec.get("project"),
+        "project": spec.project,
         "total_tasks": job.task_count,
         "finished_tasks": job.finished_count,
-        "tags": job.spec.get("tags", []),
+        "tags": list(spec.tags),
         "priority": job.priority,
         "error": job.error,
         "created_at": iso(job.created_at),
@@ -129,6 +131,6 @@ def results_json(job: Job, tasks: list[Task]) -> dict[str, Any]:
         "output_persisted": output_persisted(tasks, outputs),
         "error": job.error,
         "recommended_action": job.recommended_action,
-        "meta": job.spec.get("meta"),
+        "meta": spec_of(job).meta,
         "tasks": [result_task_json(t, outputs.get(t.id)) for t in tasks],
     }
