@@ -86,33 +86,6 @@ def validate_refs(account: Account, payload: dict[str, Any], fields: Iterable[st
         raise ValidationFailed(errors)
 
 
-def validate_job_artifacts(account: Account, spec: Any) -> None:
-    """Check `_artifacts` wherever a job spec carries task payload: `payload`, fan-out items and the
-    typed job fields that hold payloads (`fixed_payload`, `shared_payload`, candidates).
-
-    Raises:
-      ValidationFailed: as `validate_payload_artifacts`.
-    """
-    for where, payload in _payloads(spec):
-        validate_payload_artifacts(account, payload, where)
-
-
-def _payloads(spec: Any) -> Iterable[tuple[str, dict[str, Any]]]:
-    yield "payload", spec.payload
-    items = getattr(getattr(spec, "fan_out", None), "items", None) or ()
-    for i, item in enumerate(items):
-        if isinstance(item, dict):
-            yield f"fan_out.items[{i}]", item
-    for name in ("fixed_payload", "shared_payload"):
-        value = getattr(spec, name, None)
-        if isinstance(value, dict):
-            yield name, value
-    for i, candidate in enumerate(getattr(spec, "candidates", None) or ()):
-        value = candidate[1] if isinstance(candidate, tuple) and len(candidate) == 2 else candidate
-        if isinstance(value, dict):
-            yield f"candidates[{i}]", value
-
-
 def path_problem(path: Any) -> str | None:
     """Why `path` cannot name a file under the task's input directory, or None when it can."""
     if not isinstance(path, str) or not path or len(path) > MAX_PATH:

@@ -20,6 +20,7 @@ from controller.billing.models import Hold
 from controller.billing.pricing import Price
 from controller.core.ids import new_id
 from controller.jobs.models import Job, Task
+from controller.jobs.spec import spec_of
 
 logger = logging.getLogger(__name__)
 
@@ -115,4 +116,4 @@ def cost_micro(job_id: str) -> int | None:
 
 
 def _timeout_s(job: Job) -> int:
-    return int(job.spec.get("timeout_s") or 3600)
+    return spec_of(job).timeout_s

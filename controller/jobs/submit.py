@@ -9,7 +9,7 @@ import peewee as pw
 from aiohttp import web
 
 from controller.accounts.models import Account
-from controller.artifacts.refs import validate_job_artifacts
+from controller.artifacts.refs import validate_payload_artifacts
 from controller.billing import accounts as billing_accounts
 from controller.billing import holds, pricing
 from controller.billing.errors import Shortfall
@@ -19,7 +19,7 @@ from controller.core.web import DISPATCHER, ROSTER, SETTINGS, STORE, not_found
 from controller.jobs import outcomes, presets
 from controller.jobs import records as jobs
 from controller.jobs.callbacks import private_address
-from controller.jobs.kinds import plan_job
+from controller.jobs.kinds import kind_of, plan_job
 from controller.jobs.models import Job
 from controller.jobs.planning import Plan
 from controller.jobs.spec import JobSpec, parse_job_spec, spec_of
@@ -46,7 +46,8 @@ async def submit(
         if existing is not None:
             return _same_submission(existing, spec), False
     target = _target(app, account, spec)
-    validate_job_artifacts(account, spec)
+    for where, payload in kind_of(spec.type).payloads(spec):  # every payload the user sent, by its field
+        validate_payload_artifacts(account, payload, where)
     _check_dependencies(account, spec)
     if spec.callback_url and not app[SETTINGS].allow_private_callbacks:
         internal = await app[STORE].read(private_address, spec.callback_url)

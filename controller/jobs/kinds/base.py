@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from controller.jobs.fanout import FanOut
 from controller.jobs.fields import FieldErrors
 from controller.jobs.merging import Aggregate
 from controller.jobs.planning import Plan
@@ -59,3 +61,14 @@ class JobKind(ABC):
     def billable_tasks(self, spec: JobSpec, plan: Plan) -> int:
         """Tasks the job can run: the planned ones, plus its reduce task if it has one."""
         return plan.task_count + (1 if self.reduce_command(spec) else 0)
+
+    def payloads(self, spec: JobSpec) -> Iterator[tuple[str, dict[str, Any]]]:
+        """Every payload the user submitted, with the field it came in (artifact references are checked in each)."""
+        yield "payload", spec.payload
+
+
+def item_payloads(name: str, fan_out: FanOut | None) -> Iterator[tuple[str, dict[str, Any]]]:
+    """The object items of a fan-out submitted as field `name`."""
+    for i, item in enumerate((fan_out.items if fan_out is not None else None) or ()):
+        if isinstance(item, dict):
+            yield f"{name}.items[{i}]", item

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -81,6 +82,12 @@ class Benchmark(JobKind):
         has_best = top is not None and top["mean"] is not None
         aliases = {"best_candidate": top["candidate"], "best_mean": top["mean"]} if has_best else {}
         return Aggregate(value, aliases, elements.all_warnings + notes)
+
+    def payloads(self, spec: JobSpec) -> Iterator[tuple[str, dict[str, Any]]]:
+        bench = _fields(spec)
+        yield "shared_payload", bench.shared_payload
+        for i, (_, overrides) in enumerate(bench.candidates):
+            yield f"candidates[{i}]", overrides
 
 
 def _candidates(value: Any, add: AddError) -> tuple[tuple[str, dict[str, Any]], ...]:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from controller.jobs.fanout import FanOut, fan_out_from_json, fan_out_to_json, parse_fan_out
 from controller.jobs.fields import AddError, FieldErrors
-from controller.jobs.kinds.base import JobKind
+from controller.jobs.kinds.base import JobKind, item_payloads
 from controller.jobs.merging import Aggregate, element_results
 from controller.jobs.planning import Plan
 from controller.jobs.reducing import REDUCE_OPERATORS, is_reduce_operator, reduce_results
@@ -69,6 +70,10 @@ class MapReduce(JobKind):
     def reduce_payload(self, spec: JobSpec, plan: Plan, results: list[Any]) -> dict[str, Any]:
         """Every map result (null where a map failed) and the job's payload."""
         return {"map_results": element_results(plan, results).values, "payload": spec.payload}
+
+    def payloads(self, spec: JobSpec) -> Iterator[tuple[str, dict[str, Any]]]:
+        yield "payload", spec.payload
+        yield from item_payloads("split", _fields(spec).split)
 
 
 def parse_reduce(value: Any, add: AddError) -> dict[str, Any]:

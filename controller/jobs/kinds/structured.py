@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from controller.jobs.fanout import parse_fan_out
 from controller.jobs.fields import FieldErrors
-from controller.jobs.kinds.base import JobKind
+from controller.jobs.kinds.base import JobKind, item_payloads
 from controller.jobs.merging import Aggregate, element_results, merge
 from controller.jobs.planning import Plan
 
@@ -51,6 +52,10 @@ class StructuredRunner(JobKind):
         weighted = spec.merge_strategy == "weighted_avg"
         aliases = {"n": value["n"], "total_weight": value["total_weight"]} if weighted else {}
         return Aggregate(value, aliases, element_results(plan, results).all_warnings)
+
+    def payloads(self, spec: JobSpec) -> Iterator[tuple[str, dict[str, Any]]]:
+        yield "payload", spec.payload
+        yield from item_payloads("fan_out", spec.fan_out)
 
 
 def _merge_options(value: Any, errors: FieldErrors) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -81,6 +82,9 @@ class Sweep(JobKind):
         best = value["best"]
         aliases = {"best_params": best["params"], "best_value": best["value"]} if best else {}
         return Aggregate(value, aliases, elements.all_warnings + notes)
+
+    def payloads(self, spec: JobSpec) -> Iterator[tuple[str, dict[str, Any]]]:
+        yield "fixed_payload", _fields(spec).fixed_payload
 
 
 def combinations(parameters: dict[str, list[Any]]) -> list[dict[str, Any]]:
