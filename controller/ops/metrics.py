@@ -107,7 +107,8 @@ class Metrics:
         for event in events:
             if event.kind != "task":
                 continue
-            task_id, status = event.data.get("task_id"), event.data.get("status")
+            task_id: str = event.data.get("task_id", "")
+            status = event.data.get("status")
             if status == "running":
                 self._starts[task_id] = event.created_at
                 if len(self._starts) > _STARTS_KEPT:
