@@ -56,7 +56,7 @@ class Agent:
         #: capacity classes (presets) whose task queues this agent consumes
         self.sizes = sizes_served(self.capabilities)
         self._ctx = zmq.Context()
-        self._runs: dict[str, tuple[str, Run]] = {}
+        self._runs: dict[str, tuple[str, Run | RecipeRun]] = {}
         self._runs_lock = threading.Lock()
         self._stopping = threading.Event()
         self._events: EventStream | None = None
@@ -79,7 +79,6 @@ class Agent:
             self.broker.declare_queue(queue)
         for priority in PRIORITIES:
             dramatiq.actor(
-                self._run_task,
                 broker=self.broker,
                 actor_name=run_task_actor(priority),
                 queue_name=queues[0],
@@ -87,7 +86,7 @@ class Agent:
                 max_retries=1000,
                 min_backoff=1000,
                 max_backoff=60_000,
-            )
+            )(self._run_task)
         self._worker = dramatiq.Worker(
             self.broker,
             queues=set(queues),
