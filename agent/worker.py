@@ -6,6 +6,7 @@ import logging
 import shutil
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -237,7 +238,7 @@ class Agent:
             on_publish=self._publisher(message),
         )
 
-    def _publisher(self, message: TaskMessage):
+    def _publisher(self, message: TaskMessage) -> Callable[[Path, str], str]:
         def publish(path: Path, filename: str) -> str:
             """Upload a file as an artifact of the job's account; its id."""
             return self.client.upload_artifact(path, filename, message.job_id, message.task_id)["id"]
@@ -258,7 +259,7 @@ class Agent:
             env["COMPUTALOT_CHECKPOINT_DIR"] = str(checkpoints)
         return env
 
-    def _output_sender(self, message: TaskMessage):
+    def _output_sender(self, message: TaskMessage) -> Callable[[str, list[str]], None]:
         seqs: dict[str, int] = {}
 
         def send(stream: str, lines: list[str]) -> None:
@@ -277,7 +278,7 @@ class Agent:
 
         return send
 
-    def _progress_sender(self, message: TaskMessage):
+    def _progress_sender(self, message: TaskMessage) -> Callable[[dict[str, Any]], None]:
         seq = 0
 
         def send(progress: dict[str, Any]) -> None:

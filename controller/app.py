@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import dramatiq
 from aiohttp import web
@@ -104,7 +104,7 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     store.close()
 
 
-def _broker(shared: dramatiq.Broker | None):
+def _broker(shared: dramatiq.Broker | None) -> Callable[[web.Application], AsyncIterator[None]]:
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         app[BROKER] = shared if shared is not None else connect(app[SETTINGS].broker_url)
         yield
