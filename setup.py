@@ -42,6 +42,7 @@ setup(
             "pytest-timeout>=2.3",
             "hypothesis>=6.100",
             "ruff>=0.6",
+            "mypy>=1.11",
         ],
     },
     entry_points={

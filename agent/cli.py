@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -35,15 +36,13 @@ def main(
 ) -> None:
     """Run tasks from the broker under the runner protocol until SIGINT/SIGTERM."""
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    options = {"cache_dir": cache_dir, "agent_id": agent_id}
     settings = AgentSettings(
-        controller_url=controller_url,
-        broker_url=broker_url,
-        token=token,
-        slots=slots,
-        profiles=tuple(profiles),
-        **{k: v for k, v in options.items() if v is not None},
+        controller_url=controller_url, broker_url=broker_url, token=token, slots=slots, profiles=tuple(profiles)
     )
+    if cache_dir is not None:
+        settings = replace(settings, cache_dir=cache_dir)
+    if agent_id is not None:
+        settings = replace(settings, agent_id=agent_id)
     broker = connect(broker_url)
     agent = Agent(settings, broker)
     agent.start()

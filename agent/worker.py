@@ -6,6 +6,7 @@ import logging
 import shutil
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -56,7 +57,7 @@ class Agent:
         #: capacity classes (presets) whose task queues this agent consumes
         self.sizes = sizes_served(self.capabilities)
         self._ctx = zmq.Context()
-        self._runs: dict[str, tuple[str, Run]] = {}
+        self._runs: dict[str, tuple[str, Run | RecipeRun]] = {}
         self._runs_lock = threading.Lock()
         self._stopping = threading.Event()
         self._events: EventStream | None = None
@@ -79,7 +80,6 @@ class Agent:
             self.broker.declare_queue(queue)
         for priority in PRIORITIES:
             dramatiq.actor(
-                self._run_task,
                 broker=self.broker,
                 actor_name=run_task_actor(priority),
                 queue_name=queues[0],
@@ -87,7 +87,7 @@ class Agent:
                 max_retries=1000,
                 min_backoff=1000,
                 max_backoff=60_000,
-            )
+            )(self._run_task)
         self._worker = dramatiq.Worker(
             self.broker,
             queues=set(queues),
@@ -238,7 +238,7 @@ class Agent:
             on_publish=self._publisher(message),
         )
 
-    def _publisher(self, message: TaskMessage):
+    def _publisher(self, message: TaskMessage) -> Callable[[Path, str], str]:
         def publish(path: Path, filename: str) -> str:
             """Upload a file as an artifact of the job's account; its id."""
             return self.client.upload_artifact(path, filename, message.job_id, message.task_id)["id"]
@@ -259,7 +259,7 @@ class Agent:
             env["COMPUTALOT_CHECKPOINT_DIR"] = str(checkpoints)
         return env
 
-    def _output_sender(self, message: TaskMessage):
+    def _output_sender(self, message: TaskMessage) -> Callable[[str, list[str]], None]:
         seqs: dict[str, int] = {}
 
         def send(stream: str, lines: list[str]) -> None:
@@ -278,7 +278,7 @@ class Agent:
 
         return send
 
-    def _progress_sender(self, message: TaskMessage):
+    def _progress_sender(self, message: TaskMessage) -> Callable[[dict[str, Any]], None]:
         seq = 0
 
         def send(progress: dict[str, Any]) -> None:

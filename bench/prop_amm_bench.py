@@ -18,6 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numba  # noqa: E402
+import numpy as np  # noqa: E402
 
 from recipes.prop_amm.simulate import MAX_THREADS, run_seeds  # noqa: E402
 from recipes.prop_amm.strategy_build import build_native, load  # noqa: E402
@@ -28,7 +29,7 @@ REFERENCE_WORKERS = 8
 CP30 = Path(__file__).resolve().parents[1] / "tests" / "recipes" / "prop_amm_data" / "cp30.rs"
 
 
-def rate(fns, seeds: int, steps: int, threads: int, repeat: int) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+def rate(fns: np.ndarray, seeds: int, steps: int, threads: int, repeat: int) -> tuple[float, float]:
     """(wall-clock, CPU-time) simulated steps per second over `seeds` seeds, best of `repeat` runs.
 
     On a shared machine the CPU-time rate of a one-thread run is the truer per-core figure.

@@ -24,6 +24,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 
@@ -72,7 +73,7 @@ async def follow(session: aiohttp.ClientSession, url: str, after: int, wanted: i
     raise RuntimeError("the stream closed early")
 
 
-async def measure(url: str, token: str, job_id: str, args: argparse.Namespace) -> dict[str, object]:
+async def measure(url: str, token: str, job_id: str, args: argparse.Namespace) -> dict[str, Any]:
     headers = {"Authorization": f"Bearer {token}"}
     stream_url = f"{url}/api/v1/jobs/{job_id}/stream"
     connector = aiohttp.TCPConnector(limit=0)
@@ -80,7 +81,7 @@ async def measure(url: str, token: str, job_id: str, args: argparse.Namespace) -
     async with aiohttp.ClientSession(headers=headers, connector=connector, timeout=timeout) as session:
         latencies: list[float] = []
         last = await follow(session, stream_url, 0, args.latency_events, latencies)
-        report: dict[str, object] = {
+        report: dict[str, Any] = {
             "latency_events": len(latencies),
             "latency_p50_ms": 1000 * statistics.median(latencies),
             "latency_p99_ms": 1000 * percentile(latencies, 0.99),

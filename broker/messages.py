@@ -153,8 +153,8 @@ _KINDS: dict[str, type] = {
 }
 
 #: Fields holding nested dataclasses, decoded by type.
-_NESTED = {(AgentHeartbeat, "capabilities"): Capabilities}
-_NESTED_FIELDS = {AgentHeartbeat: ("capabilities",)}
+_NESTED: dict[tuple[type, str], type] = {(AgentHeartbeat, "capabilities"): Capabilities}
+_NESTED_FIELDS: dict[type, tuple[str, ...]] = {AgentHeartbeat: ("capabilities",)}
 _FIELDS = {cls: tuple(f.name for f in dataclasses.fields(cls)) for cls in _KINDS.values()}
 _TUPLE_FIELDS = {
     cls: tuple(f.name for f in dataclasses.fields(cls) if str(f.type).startswith("tuple")) for cls in _KINDS.values()

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import dramatiq
 from aiohttp import web
 
 from broker.connection import connect, is_memory
 from controller.accounts import routes as account
-from controller.accounts.auth import resolve_token
+from controller.accounts.auth import ACCOUNT, resolve_token
 from controller.admin import routes as admin_routes
 from controller.agents import routes as agent
-from controller.agents.hub import Hub
+from controller.agents.hub import HUB, Hub
 from controller.agents.reaper import Reaper
-from controller.agents.roster import AgentRoster
+from controller.agents.roster import ROSTER, AgentRoster
 from controller.artifacts import agent_routes as agent_artifacts
 from controller.artifacts import multipart_routes as artifact_multipart
 from controller.artifacts import routes as artifacts
@@ -25,7 +25,7 @@ from controller.artifacts.lifecycle import artifacts_ctx
 from controller.billing import routes as billing_routes
 from controller.core.db import Store
 from controller.core.settings import Settings
-from controller.core.web import ACCOUNT, BROKER, DISPATCHER, HUB, ROSTER, SETTINGS, STORE, Handler, error_middleware
+from controller.core.web import BROKER, SETTINGS, STORE, Handler, error_middleware
 from controller.docs import downloads
 from controller.docs import routes as docs
 from controller.feedback import routes as feedback_routes
@@ -34,7 +34,7 @@ from controller.jobs import outcomes
 from controller.jobs import records as jobs
 from controller.jobs import routes as job_routes
 from controller.jobs.callbacks import CallbackSender
-from controller.jobs.dispatcher import Dispatcher, requeue_all_unfinished
+from controller.jobs.dispatcher import DISPATCHER, Dispatcher, requeue_all_unfinished
 from controller.jobs.results import start_results_worker
 from controller.live import routes as streams
 from controller.live import setup as live
@@ -104,7 +104,7 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     store.close()
 
 
-def _broker(shared: dramatiq.Broker | None):
+def _broker(shared: dramatiq.Broker | None) -> Callable[[web.Application], AsyncIterator[None]]:
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         app[BROKER] = shared if shared is not None else connect(app[SETTINGS].broker_url)
         yield

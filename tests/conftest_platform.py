@@ -10,7 +10,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import httpx
@@ -143,7 +143,7 @@ def embedded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     yield from _embedded(data_dir)
 
 
-def _embedded(data_dir: Path, port: int | None = None, slots: int = 4) -> Iterator[Platform]:
+def _embedded(data_dir: Path, port: int | None = None, slots: int = 4) -> Generator[Platform, None, None]:
     port = port or free_port()
     url = f"http://127.0.0.1:{port}"
     server = Process(

@@ -6,6 +6,8 @@ import hashlib
 import secrets
 import time
 
+from aiohttp import web
+
 from controller.accounts.models import Account, ApiKey
 from controller.core.errors import Forbidden, Unauthorized
 from controller.core.ids import new_id
@@ -16,6 +18,14 @@ KEY_PREFIX = "flk_"
 SESSION_PREFIX = "fls_"
 
 ROLES = ("admin", "member", "viewer")
+
+#: the authenticated account of a request (set by the app's auth middleware)
+ACCOUNT = web.RequestKey("account", Account)
+
+
+def account_of(request: web.Request) -> Account:
+    """The authenticated account (set by the auth middleware)."""
+    return request[ACCOUNT]
 
 
 def hash_token(token: str) -> str:

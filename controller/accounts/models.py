@@ -19,6 +19,7 @@ class Account(BaseModel):
 class ApiKey(BaseModel):
     id = pw.CharField(primary_key=True, max_length=40)
     account = pw.ForeignKeyField(Account, backref="keys", on_delete="CASCADE")
+    account_id: str
     #: sha256 hex of the whole token; the token itself is never stored
     key_hash = pw.CharField(max_length=64, unique=True)
     #: first characters of the token, to tell keys apart in listings

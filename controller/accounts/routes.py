@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from controller.core.web import account_of, iso, json_response
+from controller.accounts.auth import account_of
+from controller.core.web import iso, json_response
 
 routes = web.RouteTableDef()
 

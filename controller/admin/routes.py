@@ -9,14 +9,14 @@ from typing import Any
 
 from aiohttp import web
 
-from controller.accounts.auth import require_admin
+from controller.accounts.auth import account_of, require_admin
 from controller.admin import service
 from controller.admin.views import account_json, key_json, wallet_json
 from controller.billing import accounts, ledger
 from controller.billing.models import LedgerEntry
 from controller.billing.views import entry_json
 from controller.core.errors import ValidationFailed, field_error
-from controller.core.web import STORE, account_of, int_query, json_response, read_json
+from controller.core.web import STORE, int_query, json_response, read_json
 from controller.feedback.routes import feedback_json
 
 routes = web.RouteTableDef()

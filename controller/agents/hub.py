@@ -15,6 +15,7 @@ from typing import Any
 
 import zmq
 import zmq.asyncio
+from aiohttp import web
 
 from broker.errors import DecodeError
 from broker.messages import AgentHeartbeat, Control, TaskOutput, TaskProgress, decode, encode
@@ -164,6 +165,10 @@ class Hub:
 
 
 _Update = tuple[str, int, str | None, dict[str, Any] | None, dict[str, Any] | None]
+
+
+#: the app's hub (built by the app's runtime context)
+HUB = web.AppKey("hub", Hub)
 
 
 def _write_live(updates: dict[str, _Update]) -> None:

@@ -6,6 +6,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from aiohttp import web
+
 from broker.messages import AgentHeartbeat, Capabilities
 from broker.queues import SIZES, sizes_served
 
@@ -70,6 +72,10 @@ class AgentRoster:
             }
             for a in self.live()
         ]
+
+
+#: the app's roster (built by the app's runtime context)
+ROSTER = web.AppKey("roster", AgentRoster)
 
 
 def _serves(caps: Capabilities, runtime: str, size: str, recipe: str) -> bool:

@@ -6,9 +6,11 @@ import re
 
 from aiohttp import web
 
-from controller.accounts.auth import require_admin
+from controller.accounts.auth import account_of, require_admin
+from controller.agents.hub import HUB
+from controller.agents.roster import ROSTER
 from controller.core.errors import ValidationFailed, field_error
-from controller.core.web import HUB, ROSTER, SETTINGS, STORE, account_of, json_response, not_found, read_json
+from controller.core.web import SETTINGS, STORE, json_response, not_found, read_json
 from controller.jobs import outcomes
 from controller.projects.publish import revision_path
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from controller.accounts.auth import require_admin
+from controller.accounts.auth import account_of, require_admin
 from controller.artifacts.download import send_artifact
 from controller.artifacts.models import Artifact
 from controller.artifacts.routes import check_declared_length, header_filename
 from controller.artifacts.service import ARTIFACTS, artifact_json
 from controller.artifacts.streams import request_chunks
 from controller.core.errors import ValidationFailed, field_error
-from controller.core.web import account_of, json_response, not_found
+from controller.core.web import json_response, not_found
 from controller.jobs.models import Job, Task
 
 routes = web.RouteTableDef()

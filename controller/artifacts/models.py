@@ -14,6 +14,7 @@ class Artifact(BaseModel):
 
     id = pw.CharField(primary_key=True, max_length=40)
     account = pw.ForeignKeyField(Account, backref="artifacts", on_delete="CASCADE")
+    account_id: str
     sha256 = pw.CharField(max_length=64, index=True)
     size_bytes = pw.BigIntegerField()
     filename = pw.CharField(max_length=255)
@@ -28,6 +29,7 @@ class ArtifactUpload(BaseModel):
 
     id = pw.CharField(primary_key=True, max_length=40)
     account = pw.ForeignKeyField(Account, on_delete="CASCADE")
+    account_id: str
     filename = pw.CharField(max_length=255)
     size_bytes = pw.BigIntegerField()
     part_size = pw.BigIntegerField()
@@ -41,7 +43,9 @@ class ArtifactUpload(BaseModel):
 class ArtifactPart(BaseModel):
     """One received part of a multipart upload (a re-sent part replaces its row)."""
 
+    id = pw.AutoField()
     upload = pw.ForeignKeyField(ArtifactUpload, backref="parts", on_delete="CASCADE")
+    upload_id: str
     number = pw.IntegerField()
     size_bytes = pw.BigIntegerField()
     sha256 = pw.CharField(max_length=64)
@@ -54,9 +58,13 @@ class ArtifactPart(BaseModel):
 class TaskArtifact(BaseModel):
     """An artifact a task attempt produced: a file of its COMPUTALOT_ARTIFACT_DIR (`output`) or its log (`log`)."""
 
+    id = pw.AutoField()
     job = pw.ForeignKeyField(Job, on_delete="CASCADE")
+    job_id: str
     task = pw.ForeignKeyField(Task, on_delete="CASCADE")
+    task_id: str
     artifact = pw.ForeignKeyField(Artifact, on_delete="CASCADE")
+    artifact_id: str
     attempt = pw.IntegerField()
     kind = pw.CharField(max_length=8)
     path = pw.CharField(max_length=500)

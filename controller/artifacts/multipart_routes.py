@@ -6,13 +6,13 @@ from typing import Any
 
 from aiohttp import web
 
-from controller.accounts.auth import require_writer
+from controller.accounts.auth import account_of, require_writer
 from controller.artifacts import multipart
 from controller.artifacts.models import ArtifactUpload
 from controller.artifacts.routes import MAX_JSON_BYTES, base_url, check_sha256
 from controller.artifacts.service import ARTIFACTS, artifact_json, check_filename
 from controller.core.errors import ValidationFailed, field_error
-from controller.core.web import account_of, json_response, not_found, read_json
+from controller.core.web import json_response, not_found, read_json
 
 routes = web.RouteTableDef()
 

@@ -10,13 +10,13 @@ from urllib.parse import unquote
 import peewee as pw
 from aiohttp import web
 
-from controller.accounts.auth import require_writer
+from controller.accounts.auth import account_of, require_writer
 from controller.artifacts.download import artifact_headers, send_artifact
 from controller.artifacts.models import Artifact
 from controller.artifacts.service import ARTIFACTS, artifact_json, check_filename, iso, own_artifact, too_large
 from controller.artifacts.streams import request_chunks
 from controller.core.errors import ValidationFailed, field_error
-from controller.core.web import SETTINGS, account_of, int_query, json_response, read_json
+from controller.core.web import SETTINGS, int_query, json_response, read_json
 
 routes = web.RouteTableDef()
 

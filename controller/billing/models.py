@@ -15,10 +15,12 @@ class LedgerEntry(BaseModel):
     #: also the listing order and the `before` cursor of GET /api/v1/account/ledger
     id = pw.BigAutoField()
     account = pw.ForeignKeyField(Account, backref="ledger_entries", on_delete="CASCADE")
+    account_id: str
     #: credit (admin) | debit (admin) | topup (x402) | charge (a job's settlement)
     kind = pw.CharField(max_length=16)
     amount_micro = pw.BigIntegerField()
     job = pw.ForeignKeyField(Job, null=True, backref="ledger_entries", on_delete="SET NULL")
+    job_id: str | None
     quote_id = pw.CharField(max_length=40, null=True)
     reason = pw.TextField(default="")
     #: makes an entry happen once: `charge:<job>`, `x402:<quote>`, `bootstrap:<account>`; null for admin entries
@@ -34,7 +36,9 @@ class Hold(BaseModel):
 
     id = pw.CharField(primary_key=True, max_length=40)
     account = pw.ForeignKeyField(Account, backref="holds", on_delete="CASCADE")
+    account_id: str
     job = pw.ForeignKeyField(Job, unique=True, backref="holds", on_delete="CASCADE")
+    job_id: str
     amount_micro = pw.BigIntegerField()
     #: the rate the job was priced at when submitted
     rate_micro_usd_per_hour = pw.BigIntegerField()
@@ -55,6 +59,7 @@ class Quote(BaseModel):
 
     id = pw.CharField(primary_key=True, max_length=40)
     account = pw.ForeignKeyField(Account, backref="quotes", on_delete="CASCADE")
+    account_id: str
     #: topup | shortfall
     kind = pw.CharField(max_length=16)
     amount_micro = pw.BigIntegerField()
@@ -74,7 +79,9 @@ class Payment(BaseModel):
 
     id = pw.CharField(primary_key=True, max_length=40)
     quote = pw.ForeignKeyField(Quote, backref="payments", on_delete="CASCADE")
+    quote_id: str
     account = pw.ForeignKeyField(Account, backref="payments", on_delete="CASCADE")
+    account_id: str
     network = pw.CharField(max_length=64)
     asset = pw.CharField(max_length=42)
     payer = pw.CharField(max_length=42, index=True)

@@ -7,13 +7,13 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from controller.accounts.auth import require_writer
+from controller.accounts.auth import account_of, require_writer
 from controller.billing import accounts, facilitator, holds, ledger, payments, quotes, x402
 from controller.billing.models import Hold, LedgerEntry, Quote
 from controller.billing.service import FACILITATOR, X402
 from controller.billing.views import entry_json, hold_json
 from controller.core.errors import ValidationFailed, field_error
-from controller.core.web import SETTINGS, STORE, account_of, int_query, json_response, not_found, read_json
+from controller.core.web import SETTINGS, STORE, int_query, json_response, not_found, read_json
 from controller.jobs.presets import PRESETS
 
 routes = web.RouteTableDef()

@@ -6,11 +6,13 @@ from aiohttp import web
 
 from controller.billing import quotes
 from controller.billing.errors import InsufficientBalance, Shortfall
+from controller.billing.facilitator import Facilitator
 from controller.billing.x402 import X402Config
 from controller.core.web import SETTINGS, STORE
 
 X402 = web.AppKey("x402", X402Config)
-FACILITATOR = web.AppKey("facilitator", object)
+#: a protocol, so the type is given as a parameter (AppKey wants a concrete class as an argument)
+FACILITATOR = web.AppKey[Facilitator]("facilitator")
 
 
 async def refuse(app: web.Application, short: Shortfall, purpose: str) -> InsufficientBalance:

@@ -6,6 +6,7 @@ Times are UNIX seconds (floats); JSON columns are text so SQLite and PostgreSQL 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import peewee as pw
@@ -25,5 +26,17 @@ class JSONField(pw.TextField):
 
 
 class BaseModel(pw.Model):
+    """A table of the controller's database.
+
+    Each foreign key `x` is followed by an `x_id: <type>` annotation: peewee adds that accessor (the raw key) at
+    runtime, and the annotation tells type checkers it exists. Integer primary keys are declared (`pw.AutoField()`)
+    for the same reason, though peewee would add them unasked.
+    """
+
     class Meta:
         database = database
+
+
+def tuples(query: pw.BaseQuery) -> Iterator[tuple[Any, ...]]:
+    """The rows of `query` as tuples (peewee's stubs type a model query's rows as models, even after `.tuples()`)."""
+    return iter(query.tuples())

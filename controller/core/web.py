@@ -11,8 +11,6 @@ from typing import Any
 import dramatiq
 from aiohttp import web
 
-from controller.accounts.models import Account
-from controller.agents.roster import AgentRoster
 from controller.core.db import Store
 from controller.core.errors import BadRequest, ComputalotError, NotFound, PayloadTooLarge, ValidationFailed, field_error
 from controller.core.settings import Settings
@@ -20,20 +18,10 @@ from controller.core.settings import Settings
 logger = logging.getLogger(__name__)
 
 SETTINGS = web.AppKey("settings", Settings)
-#: the authenticated account of a request (set by the auth middleware)
-ACCOUNT = web.RequestKey("account", Account)
 STORE = web.AppKey("store", Store)
 BROKER = web.AppKey("broker", dramatiq.Broker)
-ROSTER = web.AppKey("roster", AgentRoster)
-HUB = web.AppKey("hub", object)
-DISPATCHER = web.AppKey("dispatcher", object)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-def account_of(request: web.Request) -> Account:
-    """The authenticated account (set by the auth middleware)."""
-    return request[ACCOUNT]
 
 
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:

@@ -13,6 +13,7 @@ class WalletIdentity(BaseModel):
 
     id = pw.CharField(primary_key=True, max_length=40)
     account = pw.ForeignKeyField(Account, backref="wallets", on_delete="CASCADE")
+    account_id: str
     #: "base"
     chain = pw.CharField(max_length=16)
     #: lower-case 0x address
@@ -43,7 +44,9 @@ class Session(BaseModel):
 
     id = pw.CharField(primary_key=True, max_length=40)
     account = pw.ForeignKeyField(Account, backref="sessions", on_delete="CASCADE")
+    account_id: str
     wallet = pw.ForeignKeyField(WalletIdentity, null=True, backref="sessions", on_delete="CASCADE")
+    wallet_id: str | None
     token_hash = pw.CharField(max_length=64, unique=True)
     prefix = pw.CharField(max_length=16)
     created_at = pw.FloatField()

@@ -44,7 +44,7 @@ def private_address(url: str) -> str | None:
     except (socket.gaierror, UnicodeError) as exc:
         return f"{host} does not resolve ({exc})"
     for info in infos:
-        address = ipaddress.ip_address(info[4][0].split("%")[0])
+        address = ipaddress.ip_address(str(info[4][0]).split("%")[0])
         if not address.is_global:
             return str(address)
     return None

@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import dramatiq
 import peewee as pw
+from aiohttp import web
 
 from broker.messages import TaskMessage
 from broker.queues import recipe_queue, task_queue
@@ -125,6 +126,10 @@ class Dispatcher(BackgroundLoop):
 
     def _message(self, task: Task, job: Job) -> TaskMessage:
         return build_message(task, job, plan_of(job))
+
+
+#: the app's dispatcher (built by the app's runtime context)
+DISPATCHER = web.AppKey("dispatcher", Dispatcher)
 
 
 def build_message(task: Task, job: Job, plan: Plan) -> TaskMessage:

@@ -90,8 +90,8 @@ def keyed(plan: Plan, values: list[Any], key_field: str | None = None) -> dict[s
 
 def weighted_avg(plan: Plan, values: list[Any], weight_field: str | None = None) -> dict[str, Any]:
     """Every numeric leaf averaged across results, weighted by `result[weight_field]`, else chunk size, else 1."""
-    sums: dict[str, float] = {}
-    weights: dict[str, float] = {}
+    sums: dict[tuple[str, ...], float] = {}
+    weights: dict[tuple[str, ...], float] = {}
     total_weight, n = 0.0, 0
     chunked = plan.fan_out is not None and plan.fan_out.chunks is not None
     for element, result in enumerate(values):

@@ -12,7 +12,9 @@ from controller.projects.models import Project
 class Job(BaseModel):
     id = pw.CharField(primary_key=True, max_length=40)
     account = pw.ForeignKeyField(Account, backref="jobs", on_delete="CASCADE")
+    account_id: str
     project = pw.ForeignKeyField(Project, null=True, backref="jobs", on_delete="SET NULL")
+    project_id: str | None
     revision_hash = pw.CharField(max_length=80, default="")
     recipe = pw.CharField(max_length=64, default="")
     type = pw.CharField(max_length=32, default="structured_runner")
@@ -53,14 +55,19 @@ class Job(BaseModel):
 class JobDependency(BaseModel):
     """`job` waits in planning until `depends_on` completes."""
 
+    id = pw.AutoField()
     job = pw.ForeignKeyField(Job, backref="dependencies", on_delete="CASCADE")
+    job_id: str
     depends_on = pw.ForeignKeyField(Job, backref="dependents", on_delete="CASCADE")
+    depends_on_id: str
 
 
 class Callback(BaseModel):
     """A signed POST owed to a job's callback_url; delivered with retries, never blocking the job."""
 
+    id = pw.AutoField()
     job = pw.ForeignKeyField(Job, backref="callbacks", on_delete="CASCADE")
+    job_id: str
     url = pw.TextField()
     body = JSONField()
     #: pending | delivered | failed
@@ -71,13 +78,16 @@ class Callback(BaseModel):
 
 
 class JobTag(BaseModel):
+    id = pw.AutoField()
     job = pw.ForeignKeyField(Job, backref="tag_rows", on_delete="CASCADE")
+    job_id: str
     tag = pw.CharField(max_length=64, index=True)
 
 
 class Task(BaseModel):
     id = pw.CharField(primary_key=True, max_length=64)
     job = pw.ForeignKeyField(Job, backref="tasks", on_delete="CASCADE")
+    job_id: str
     task_index = pw.IntegerField()
     #: queued | running | completed | failed | cancelled
     status = pw.CharField(max_length=16, default="queued")

@@ -77,19 +77,26 @@ def rank_sweep(
     """
     warnings: list[str] = []
     if rank_by is None:
-        ranking = [{"rank": i + 1, "params": combo, "value": None, "task_index": i} for i, combo in enumerate(combos)]
+        ranking: list[dict[str, Any]] = [
+            {"rank": i + 1, "params": combo, "value": None, "task_index": i} for i, combo in enumerate(combos)
+        ]
         return {"best": None, "ranking": ranking}, ["no rank_by given: combinations are listed in grid order"]
-    scored, unscored = [], []
+    scored: list[tuple[float, int, dict[str, Any]]] = []
+    unscored: list[tuple[None, int, dict[str, Any]]] = []
     for index, (combo, result) in enumerate(zip(combos, results, strict=True)):
         value = number(lookup(result, rank_by.field)) if result is not None else None
-        (scored if value is not None else unscored).append((value, index, combo))
+        if value is None:
+            unscored.append((None, index, combo))
+        else:
+            scored.append((value, index, combo))
     scored.sort(key=lambda item: (-item[0] if rank_by.order == "max" else item[0], item[1]))
     missing = [index for _, index, _ in unscored if results[index] is not None]
     if missing:
         warnings.append(f"{len(missing)} results have no numeric {rank_by.field!r}; they rank last")
+    ranked: list[tuple[float | None, int, dict[str, Any]]] = [*scored, *unscored]
     ranking = [
         {"rank": rank, "params": combo, "value": value, "task_index": index}
-        for rank, (value, index, combo) in enumerate(scored + unscored, start=1)
+        for rank, (value, index, combo) in enumerate(ranked, start=1)
     ]
     best = None
     if scored:

@@ -9,6 +9,7 @@ import peewee as pw
 
 from controller.accounts.models import Account
 from controller.core.ids import new_id
+from controller.core.models import tuples
 from controller.jobs.models import Job, JobDependency, JobTag, Task
 from controller.jobs.planning import Plan
 from controller.jobs.spec import JobSpec, spec_to_json
@@ -124,6 +125,6 @@ def counts_by_status(job_id: str) -> dict[str, int]:
     """Number of tasks per status."""
     counts = {s: 0 for s in ("queued", "running", "completed", "failed", "cancelled")}
     query = Task.select(Task.status, pw.fn.COUNT(Task.id).alias("n")).where(Task.job == job_id).group_by(Task.status)
-    for row in query:
-        counts[row.status] = row.n
+    for status, n in tuples(query):
+        counts[status] = n
     return counts

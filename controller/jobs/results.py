@@ -41,14 +41,13 @@ def start_results_worker(
 
     if APPLY_RESULT not in broker.actors:
         dramatiq.actor(
-            apply_result,
             broker=broker,
             actor_name=APPLY_RESULT,
             queue_name=RESULTS_QUEUE,
             max_retries=1000,
             min_backoff=500,
             max_backoff=30_000,
-        )
+        )(apply_result)
     else:  # a second app on the same in-process broker (tests): rebind the implementation
         broker.actors[APPLY_RESULT].fn = apply_result
     worker = dramatiq.Worker(broker, queues={RESULTS_QUEUE}, worker_threads=2, worker_timeout=200)

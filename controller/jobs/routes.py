@@ -5,10 +5,11 @@ from __future__ import annotations
 from aiohttp import web
 
 from broker.messages import Control
-from controller.accounts.auth import require_writer
+from controller.accounts.auth import account_of, require_writer
+from controller.agents.hub import HUB
 from controller.artifacts.outputs import outputs_of_job
 from controller.core.errors import Conflict, ValidationFailed, field_error
-from controller.core.web import HUB, SETTINGS, STORE, account_of, int_query, json_response, not_found, read_json
+from controller.core.web import SETTINGS, STORE, int_query, json_response, not_found, read_json
 from controller.jobs import outcomes
 from controller.jobs.models import Job, JobTag, Task
 from controller.jobs.spec import plan_of

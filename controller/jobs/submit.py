@@ -9,16 +9,18 @@ import peewee as pw
 from aiohttp import web
 
 from controller.accounts.models import Account
+from controller.agents.roster import ROSTER
 from controller.artifacts.refs import validate_payload_artifacts
 from controller.billing import accounts as billing_accounts
 from controller.billing import holds, pricing
 from controller.billing.errors import Shortfall
 from controller.billing.service import refuse
 from controller.core.errors import ComputalotError, Conflict, NoCapableWorkers, ValidationFailed, field_error
-from controller.core.web import DISPATCHER, ROSTER, SETTINGS, STORE, not_found
+from controller.core.web import SETTINGS, STORE, not_found
 from controller.jobs import outcomes, presets
 from controller.jobs import records as jobs
 from controller.jobs.callbacks import private_address
+from controller.jobs.dispatcher import DISPATCHER
 from controller.jobs.kinds import kind_of, plan_job
 from controller.jobs.models import Job
 from controller.jobs.planning import Plan

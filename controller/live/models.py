@@ -15,8 +15,11 @@ class Event(BaseModel):
 
     id = pw.BigAutoField()
     account = pw.ForeignKeyField(Account, on_delete="CASCADE")
+    account_id: str
     job = pw.ForeignKeyField(Job, null=True, backref="events", on_delete="CASCADE")
+    job_id: str | None
     project = pw.ForeignKeyField(Project, null=True, backref="events", on_delete="CASCADE")
+    project_id: str | None
     kind = pw.CharField(max_length=32)
     data = JSONField()
     created_at = pw.FloatField()

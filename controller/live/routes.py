@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from controller.accounts.auth import account_of
 from controller.core.errors import NotFound, ValidationFailed, field_error
-from controller.core.web import SETTINGS, STORE, account_of, json_response
+from controller.core.web import SETTINGS, STORE, json_response
 from controller.jobs.models import Job
 from controller.jobs.routes import own_job
 from controller.live import sse

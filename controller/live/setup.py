@@ -7,7 +7,8 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from controller.core.web import BROKER, ROSTER, SETTINGS, STORE
+from controller.agents.roster import ROSTER
+from controller.core.web import BROKER, SETTINGS, STORE
 from controller.live.feed import EventFeed
 from controller.live.publisher import EventPublisher
 from controller.ops.metrics import METRICS

@@ -21,6 +21,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from controller.agents.roster import AgentRoster
+from controller.core.models import tuples
 from controller.core.web import Handler
 from controller.jobs.models import Job, Task
 from controller.live.feed import EventFeed, FeedEvent
@@ -66,8 +67,8 @@ def _hold_totals() -> dict[str, float]:
 
 def count_by(column: pw.Field, model: type[pw.Model]) -> dict[str, int]:
     """Rows of `model` per value of `column`."""
-    rows = model.select(column, pw.fn.COUNT(pw.SQL("*")).alias("n")).group_by(column).tuples()
-    return {value: n for value, n in rows}
+    rows = model.select(column, pw.fn.COUNT(pw.SQL("*")).alias("n")).group_by(column)
+    return {value: n for value, n in tuples(rows)}
 
 
 class Metrics:
@@ -106,7 +107,8 @@ class Metrics:
         for event in events:
             if event.kind != "task":
                 continue
-            task_id, status = event.data.get("task_id"), event.data.get("status")
+            task_id: str = event.data.get("task_id", "")
+            status = event.data.get("status")
             if status == "running":
                 self._starts[task_id] = event.created_at
                 if len(self._starts) > _STARTS_KEPT:

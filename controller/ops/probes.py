@@ -13,11 +13,15 @@ import logging
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import dramatiq
 
 from broker.queues import RESULTS_QUEUE, task_queues
+
+if TYPE_CHECKING:
+    from dramatiq.brokers.rabbitmq import RabbitmqBroker
+    from dramatiq.brokers.redis import RedisBroker
 
 logger = logging.getLogger(__name__)
 
@@ -85,17 +89,31 @@ class BrokerProbe:
             logger.info("broker probe failed: %r", exc)
             return False
 
+    def _redis(self) -> RedisBroker:
+        # imported here: the Redis client is needed only when the broker is Redis
+        from dramatiq.brokers.redis import RedisBroker
+
+        assert isinstance(self.broker, RedisBroker)
+        return self.broker
+
+    def _rabbitmq(self) -> RabbitmqBroker:
+        from dramatiq.brokers.rabbitmq import RabbitmqBroker
+
+        assert isinstance(self.broker, RabbitmqBroker)
+        return self.broker
+
     def _ping(self) -> None:
         if self.kind == "redis":
-            self.broker.client.ping()
+            self._redis().client.ping()
         else:
             self._connection().process_data_events(time_limit=0)
 
     def _depths(self) -> dict[str, int]:
         if self.kind == "redis":
-            pipe = self.broker.client.pipeline(transaction=False)
+            broker = self._redis()
+            pipe = broker.client.pipeline(transaction=False)
             for queue in self.queues:
-                pipe.llen(f"{self.broker.namespace}:{queue}")
+                pipe.llen(f"{broker.namespace}:{queue}")
             return dict(zip(self.queues, pipe.execute(), strict=True))
         channel = self._connection().channel()
         try:
@@ -111,9 +129,9 @@ class BrokerProbe:
         if self._amqp is not None and not self._amqp.is_open:
             self._close_amqp()
         if self._amqp is None:
-            params = self.broker.parameters
+            configured = self._rabbitmq().parameters
             # A copy, so the broker's own connections keep their settings; the first node of a cluster list.
-            params = copy.deepcopy(params[0] if isinstance(params, list) else params)
+            params = copy.deepcopy(configured[0] if isinstance(configured, list) else configured)
             params.socket_timeout = params.blocked_connection_timeout = self.timeout_s
             params.connection_attempts, params.retry_delay = 1, 0
             self._amqp = pika.BlockingConnection(params)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from controller.agents.hub import HUB
+from controller.agents.roster import ROSTER
 from controller.core.errors import NotReady
-from controller.core.web import BROKER, HUB, ROSTER, STORE, json_response
+from controller.core.web import BROKER, STORE, json_response
 from controller.live.setup import FEED, PROBE
 
 routes = web.RouteTableDef()

@@ -11,6 +11,7 @@ from controller.core.models import BaseModel, JSONField
 class Project(BaseModel):
     id = pw.CharField(primary_key=True, max_length=40)
     account = pw.ForeignKeyField(Account, backref="projects", on_delete="CASCADE")
+    account_id: str
     name = pw.CharField(max_length=64)
     remote_dir = pw.CharField(max_length=500, null=True)
     description = pw.TextField(default="")
@@ -23,7 +24,9 @@ class Project(BaseModel):
 
 
 class Revision(BaseModel):
+    id = pw.AutoField()
     project = pw.ForeignKeyField(Project, backref="revisions", on_delete="CASCADE")
+    project_id: str
     number = pw.IntegerField()
     content_hash = pw.CharField(max_length=80, index=True)
     #: path -> sha256 of every file, for tarball_diff

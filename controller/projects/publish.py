@@ -85,6 +85,7 @@ def publish_revision(project_id: str, prepared: PreparedRevision) -> dict[str, A
         project.active_revision, project.updated_at = number, now
         project.save()
     else:
+        assert active is not None  # not published: the active revision already holds this content
         revision = active
     changes = tarball.diff(active.files if active else {}, prepared.files)
     body = {

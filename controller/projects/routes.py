@@ -8,13 +8,14 @@ import time
 import peewee as pw
 from aiohttp import web
 
-from controller.accounts.auth import require_writer
+from controller.accounts.auth import account_of, require_writer
+from controller.agents.roster import ROSTER
 from controller.billing import accounts, ledger
 from controller.billing.errors import Shortfall
 from controller.billing.service import refuse
 from controller.core.errors import Conflict, PayloadTooLarge, ValidationFailed, field_error
 from controller.core.ids import new_id
-from controller.core.web import ROSTER, SETTINGS, STORE, account_of, iso, json_response, not_found, read_json
+from controller.core.web import SETTINGS, STORE, iso, json_response, not_found, read_json
 from controller.jobs.models import Job
 from controller.jobs.records import ACTIVE_JOB
 from controller.live.models import Event

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from controller.accounts.auth import require_writer
+from controller.accounts.auth import account_of, require_writer
 from controller.core.errors import ValidationFailed, field_error
-from controller.core.web import SETTINGS, account_of, json_response, not_found, read_json
+from controller.core.web import SETTINGS, json_response, not_found, read_json
 from controller.jobs.submit import submit
 from controller.jobs.views import job_json
 from recipes import registry

@@ -73,7 +73,9 @@ for _name, _default in DEFAULTS.items():
 def _rules(operation: str) -> dict[str, Any]:
     """The if/then rule of one operation: what it requires, what it forbids, its `max_iters` default."""
     # {"not": {}} rather than false: jsonschema drops the field's path from errors of a false subschema.
-    forbidden = {f: {"not": {}} for f in _PROPERTIES if f not in (*FIELDS[operation], "operation")}
+    forbidden: dict[str, dict[str, Any]] = {
+        f: {"not": {}} for f in _PROPERTIES if f not in (*FIELDS[operation], "operation")
+    }
     then: dict[str, Any] = {"properties": forbidden}
     if operation == "eval":
         then["if"] = {"not": {"required": ["candidate_ref"]}}

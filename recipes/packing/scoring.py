@@ -120,8 +120,9 @@ def better_result(a: dict[str, Any], b: dict[str, Any]) -> bool:
 
 def eval_batch(entries: Sequence[list[float] | str], penalty: float) -> dict[str, Any]:
     """Score well-formed entries in parallel; an entry given as a string is an error message for that entry."""
-    good = [k for k, e in enumerate(entries) if not isinstance(e, str)]
-    rounded = [round6(entries[k]) for k in good]
+    well_formed = [(k, e) for k, e in enumerate(entries) if not isinstance(e, str)]
+    good = [k for k, _ in well_formed]
+    rounded = [round6(e) for _, e in well_formed]
     cands = np.asarray(rounded, dtype=np.float64).reshape(len(good), N_VALUES)
     info = np.zeros((len(good), INFO_WIDTH))
     areas = np.zeros((len(good), N_PAIRS))

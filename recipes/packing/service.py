@@ -16,7 +16,9 @@ def run_operation(payload: dict[str, Any], ctx: RecipeContext) -> dict[str, Any]
     operation = payload["operation"]
     params = with_defaults(payload, ctx)
     if operation == "eval":
-        return eval_candidate(load_candidate(payload, ctx), params["penalty"])
+        values = load_candidate(payload, ctx)
+        assert values is not None  # the schema requires `candidate` or `candidate_ref` for eval
+        return eval_candidate(values, params["penalty"])
     if operation == "eval_batch":
         return eval_batch(load_candidates(payload, ctx), params["penalty"])
     candidate = load_candidate(payload, ctx)

@@ -28,7 +28,7 @@ CTX_ARB_BUY, CTX_ARB_SELL = 1, 2
 
 
 @njit(cache=True, error_model="numpy")
-def _objective(side: int, x: float, fair: float, pool, ibuf, fns, pts, cnt) -> float:  # type: ignore[no-untyped-def]
+def _objective(side: int, x: float, fair: float, pool, ibuf, fns, pts, cnt) -> float:
     out = quote_sub(side, x, pool, ibuf, fns)
     n = cnt[0]
     pts[0, n] = x
@@ -39,7 +39,7 @@ def _objective(side: int, x: float, fair: float, pool, ibuf, fns, pts, cnt) -> f
 
 
 @njit(cache=True, error_model="numpy")
-def _bracket(side, start, min_in, fair, pool, ibuf, fns, pts, cnt):  # type: ignore[no-untyped-def]
+def _bracket(side, start, min_in, fair, pool, ibuf, fns, pts, cnt):
     lo = max(min_in, MIN_INPUT)
     mid = min(max(start, lo), MAX_INPUT)
     mid_value = _objective(side, mid, fair, pool, ibuf, fns, pts, cnt)
@@ -64,7 +64,7 @@ def _bracket(side, start, min_in, fair, pool, ibuf, fns, pts, cnt):  # type: ign
 
 
 @njit(cache=True, error_model="numpy")
-def _golden(side, lo, hi, fair, pool, ibuf, fns, pts, cnt):  # type: ignore[no-untyped-def]
+def _golden(side, lo, hi, fair, pool, ibuf, fns, pts, cnt):
     left = max(min(lo, hi), 0.0)
     right = max(max(hi, lo), MIN_INPUT)
     if right <= left:
@@ -104,7 +104,7 @@ def _golden(side, lo, hi, fair, pool, ibuf, fns, pts, cnt):  # type: ignore[no-u
 
 
 @njit(cache=True, error_model="numpy")
-def _search(side, start, min_in, fair, pool, ibuf, fns, pts, cnt, scratch, strict):  # type: ignore[no-untyped-def]
+def _search(side, start, min_in, fair, pool, ibuf, fns, pts, cnt, scratch, strict):
     """(optimal input, expected profit, err) of one side; profit is -inf when the side is rejected."""
     cnt[0] = 0
     lo, hi = _bracket(side, start, min_in, fair, pool, ibuf, fns, pts, cnt)
@@ -123,7 +123,7 @@ def _search(side, start, min_in, fair, pool, ibuf, fns, pts, cnt, scratch, stric
 
 
 @njit(cache=True, error_model="numpy")
-def arb_submission(st, mu_ln, sigma, fair, pool, ibuf, abuf, fns, step, pts, cnt, scratch, strict):  # type: ignore[no-untyped-def]
+def arb_submission(st, mu_ln, sigma, fair, pool, ibuf, abuf, fns, step, pts, cnt, scratch, strict):
     """One step of arbitrage against the submission: (edge of the executed trade or 0, err).
 
     Draws exactly one log-normal starting size per step from the arbitrageur's stream, then searches both sides.

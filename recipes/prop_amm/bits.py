@@ -8,30 +8,30 @@ from numba.extending import intrinsic
 
 
 @intrinsic
-def f64_bits(typingctx, x):  # type: ignore[no-untyped-def]
+def f64_bits(typingctx, x):
     """The IEEE-754 bits of a float64, as uint64."""
 
-    def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+    def codegen(context, builder, signature, args):
         return builder.bitcast(args[0], ir.IntType(64))
 
     return types.uint64(types.float64), codegen
 
 
 @intrinsic
-def bits_f64(typingctx, x):  # type: ignore[no-untyped-def]
+def bits_f64(typingctx, x):
     """The float64 whose IEEE-754 bits are the uint64 `x`."""
 
-    def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+    def codegen(context, builder, signature, args):
         return builder.bitcast(args[0], ir.DoubleType())
 
     return types.float64(types.uint64), codegen
 
 
 @intrinsic
-def store_u64_le(typingctx, buf, offset, value):  # type: ignore[no-untyped-def]
+def store_u64_le(typingctx, buf, offset, value):
     """Write `value` as 8 little-endian bytes at `buf[offset]` (a uint8 array; unaligned store, x86-64/aarch64 LE)."""
 
-    def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+    def codegen(context, builder, signature, args):
         arr = context.make_array(signature.args[0])(context, builder, args[0])
         off = context.cast(builder, args[1], signature.args[1], types.intp)
         ptr = builder.gep(arr.data, [off])

@@ -18,10 +18,10 @@ _I64 = ir.IntType(64)
 
 
 @intrinsic
-def call_compute_swap(typingctx, addr, data, length):  # type: ignore[no-untyped-def]
+def call_compute_swap(typingctx, addr, data, length):
     """`u64 __prop_amm_compute_swap_export(const u8 *data, usize len)` at address `addr`."""
 
-    def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+    def codegen(context, builder, signature, args):
         a, d, n = (context.cast(builder, v, t, types.int64) for v, t in zip(args, signature.args, strict=True))
         fnty = ir.FunctionType(_I64, [_I8P, _I64])
         fn = builder.inttoptr(a, fnty.as_pointer())
@@ -31,10 +31,10 @@ def call_compute_swap(typingctx, addr, data, length):  # type: ignore[no-untyped
 
 
 @intrinsic
-def call_after_swap(typingctx, addr, data, data_len, storage, storage_len):  # type: ignore[no-untyped-def]
+def call_after_swap(typingctx, addr, data, data_len, storage, storage_len):
     """`void __prop_amm_after_swap_export(const u8 *data, usize len, u8 *storage, usize storage_len)`."""
 
-    def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+    def codegen(context, builder, signature, args):
         a, d, n, s, m = (context.cast(builder, v, t, types.int64) for v, t in zip(args, signature.args, strict=True))
         fnty = ir.FunctionType(ir.VoidType(), [_I8P, _I64, _I8P, _I64])
         fn = builder.inttoptr(a, fnty.as_pointer())

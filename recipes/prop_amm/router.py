@@ -22,7 +22,7 @@ CTX_ROUTER_BUY, CTX_ROUTER_SELL = 3, 4
 
 
 @njit(cache=True, error_model="numpy")
-def _split(side, total, alpha, sub, ibuf, fns, norm, fee_bps, pts, cnt):  # type: ignore[no-untyped-def]
+def _split(side, total, alpha, sub, ibuf, fns, norm, fee_bps, pts, cnt):
     """(in_sub, in_norm, out_sub, out_norm, score) of the split alpha; the submission point is recorded."""
     a = min(max(alpha, 0.0), 1.0)
     in_sub = total * a
@@ -45,7 +45,7 @@ def _within_rel_gap(a: float, b: float) -> bool:
 
 
 @njit(cache=True, error_model="numpy")
-def _maximize_split(side, total, sub, ibuf, fns, norm, fee_bps, pts, cnt):  # type: ignore[no-untyped-def]
+def _maximize_split(side, total, sub, ibuf, fns, norm, fee_bps, pts, cnt):
     left = 0.0
     right = 1.0
     best = _split(side, total, left, sub, ibuf, fns, norm, fee_bps, pts, cnt)
@@ -88,7 +88,7 @@ def _maximize_split(side, total, sub, ibuf, fns, norm, fee_bps, pts, cnt):  # ty
 
 
 @njit(cache=True, error_model="numpy")
-def route_order(is_buy, size, fair, sub, ibuf, abuf, fns, step, norm, fee_bps, pts, cnt, scratch, strict):  # type: ignore[no-untyped-def]
+def route_order(is_buy, size, fair, sub, ibuf, abuf, fns, step, norm, fee_bps, pts, cnt, scratch, strict):
     """Route one retail order: (edge of the submission's fill or 0, err as in arb.py)."""
     side = 0 if is_buy else 1
     total = size if is_buy else size / fair

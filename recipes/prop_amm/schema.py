@@ -65,7 +65,9 @@ for _name, _default in DEFAULTS.items():
 def _rules(operation: str) -> dict[str, Any]:
     """The if/then rule of one operation: exactly one source field, nothing it does not accept."""
     # {"not": {}} rather than false: jsonschema drops the field's path from errors of a false subschema.
-    forbidden = {f: {"not": {}} for f in _PROPERTIES if f not in (*FIELDS[operation], "operation")}
+    forbidden: dict[str, dict[str, Any]] = {
+        f: {"not": {}} for f in _PROPERTIES if f not in (*FIELDS[operation], "operation")
+    }
     then = {"properties": forbidden, "oneOf": [{"required": ["strategy_ref"]}, {"required": ["rs_source_b64"]}]}
     return {"if": {"properties": {"operation": {"const": operation}}, "required": ["operation"]}, "then": then}
 

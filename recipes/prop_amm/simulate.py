@@ -29,14 +29,14 @@ _ABORT_EVERY = 256
 
 
 @njit(cache=True, error_model="numpy")
-def _flag(abort, index):  # type: ignore[no-untyped-def]
+def _flag(abort, index):
     # A benign race: a lost update only lets some later seeds run longer; errs still names the lowest seed.
     if abort[0] == 0 or index + 1 < abort[0]:
         abort[0] = index + 1
 
 
 @njit(cache=True, error_model="numpy")
-def simulate_seed(seed, n_steps, strict, fns, err, abort, index=0):  # type: ignore[no-untyped-def]
+def simulate_seed(seed, n_steps, strict, fns, err, abort, index=0):
     """The submission's edge over one simulation; err[0..2] = (err code, step) on a shape violation.
 
     `abort[0] = k + 1` records a violation in batch position k (roughly the lowest so far): later positions stop
@@ -87,7 +87,7 @@ def simulate_seed(seed, n_steps, strict, fns, err, abort, index=0):  # type: ign
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
-def simulate_batch(seeds, n_steps, strict, fns, edges, errs, abort, offset):  # type: ignore[no-untyped-def]
+def simulate_batch(seeds, n_steps, strict, fns, edges, errs, abort, offset):
     """Every seed in parallel: edges[i] and errs[i] belong to seeds[i], at batch position offset + i."""
     for i in prange(seeds.shape[0]):
         edges[i] = simulate_seed(seeds[i], n_steps, strict, fns, errs[i], abort, offset + i)

@@ -15,6 +15,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -194,7 +195,7 @@ class LoadedStrategy:
     build: NativeBuild
     fns: np.ndarray
     lib: ctypes.CDLL
-    _panics: ctypes._CFuncPtr
+    _panics: Callable[[], int]
 
     def panic_count(self) -> int:
         """Strategy calls that panicked (and were answered with 0 / no storage change)."""

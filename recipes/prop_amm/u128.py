@@ -50,7 +50,7 @@ def sub128(ah: np.uint64, al: np.uint64, bh: np.uint64, bl: np.uint64) -> tuple[
 
 
 @njit(cache=True, error_model="numpy")
-def lt128(ah: np.uint64, al: np.uint64, bh: np.uint64, bl: np.uint64) -> bool:
+def lt128(ah: np.uint64, al: np.uint64, bh: np.uint64, bl: np.uint64) -> np.bool_:
     """a < b."""
     return ah < bh or (ah == bh and al < bl)
 

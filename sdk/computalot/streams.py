@@ -49,7 +49,9 @@ class SSEParser:
         self._reset()
 
     def _reset(self) -> None:
-        self._event, self._data, self._id = "message", [], None
+        self._event = "message"
+        self._data: list[str] = []
+        self._id: int | None = None
 
     def feed(self, line: str) -> StreamEvent | None:
         """Take one line (without its line break); returns an event when a blank line completes one."""

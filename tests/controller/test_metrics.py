@@ -11,10 +11,11 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from broker.messages import AgentHeartbeat, Capabilities
 from controller.accounts.auth import create_account, issue_key
+from controller.agents.roster import ROSTER
 from controller.app import create_app
 from controller.core.ids import new_id
 from controller.core.settings import Settings
-from controller.core.web import ROSTER, STORE
+from controller.core.web import STORE
 from controller.jobs.models import Job
 from controller.live.feed import FeedEvent
 from controller.ops.metrics import METRICS, Metrics, billing_totals

@@ -79,8 +79,8 @@ class Benchmark(JobKind):
         names = [n for n, _ in bench.candidates]
         value, notes = summarise_benchmark(names, bench.replicas, bench.rank_by, elements.values)
         top = value["ranking"][0] if value["ranking"] else None
-        has_best = top is not None and top["mean"] is not None
-        aliases = {"best_candidate": top["candidate"], "best_mean": top["mean"]} if has_best else {}
+        best = top if top is not None and top["mean"] is not None else None
+        aliases = {"best_candidate": best["candidate"], "best_mean": best["mean"]} if best is not None else {}
         return Aggregate(value, aliases, elements.all_warnings + notes)
 
     def payloads(self, spec: JobSpec) -> Iterator[tuple[str, dict[str, Any]]]:
