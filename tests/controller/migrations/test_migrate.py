@@ -1,4 +1,4 @@
-"""Migrating a database: from the release before migrations, from nothing, and refusing what is not ours."""
+"""Migrating a database: from the release before migrations, from nothing, twice, and refusing what is not ours."""
 
 from __future__ import annotations
 
@@ -14,7 +14,12 @@ from controller import migrations
 from controller.core.db import connect
 from controller.migrations.history import TABLE as HISTORY
 from controller.schema import MODELS, open_database
-from tests.controller.migrations.support import previous_release_sqlite, previous_release_statements
+from tests.controller.migrations.support import (
+    assert_jobs_migrated,
+    insert_old_jobs,
+    previous_release_sqlite,
+    previous_release_statements,
+)
 
 
 def _shape(db: pw.Database) -> dict[str, tuple[list[tuple], list[tuple]]]:
@@ -31,10 +36,36 @@ def _shape(db: pw.Database) -> dict[str, tuple[list[tuple], list[tuple]]]:
 
 @pytest.fixture
 def old_db(tmp_path: Path):
-    """The SQLite database of the release before migrations."""
+    """The SQLite database of the release before migrations, with an old-style recipe job and a project job."""
     db = connect(previous_release_sqlite(tmp_path / "old.db"))
+    insert_old_jobs(db)
     yield db
     db.close()
+
+
+def test_a_database_of_the_previous_release_is_migrated_and_its_recipe_job_keeps_its_queue(old_db: pw.Database):
+    # Given the previous release's SQLite database, whose recipe job keeps its queue key in `profile`
+    # When it is migrated
+    applied = migrations.migrate(old_db)
+    # Then 0001 is recorded (its tables were there) and 0002 applied
+    assert [m.label for m in applied] == ["0002_job_queue_key"]
+    assert migrations.applied(old_db) == {1, 2}
+    # And the recipe job's key is in queue_key, the project job keeps its preset, and the models read and write
+    assert_jobs_migrated()
+
+
+def test_migrating_twice_changes_nothing_the_second_time(old_db: pw.Database):
+    # Given a migrated database
+    migrations.migrate(old_db)
+    history = old_db.execute_sql(f"SELECT version, name, applied_at FROM {HISTORY} ORDER BY version").fetchall()
+    shape = _shape(old_db)
+    # When it is migrated again, directly and through open_database
+    again = migrations.migrate(old_db)
+    open_database(f"sqlite:///{old_db.database}", migrate=True)
+    # Then nothing was applied and neither history nor schema changed
+    assert again == []
+    assert old_db.execute_sql(f"SELECT version, name, applied_at FROM {HISTORY} ORDER BY version").fetchall() == history
+    assert _shape(old_db) == shape
 
 
 def test_a_database_of_the_previous_release_is_recorded_at_version_one_without_rerunning_it(old_db: pw.Database):
