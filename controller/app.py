@@ -98,7 +98,7 @@ def create_app(settings: Settings, *, broker: dramatiq.Broker | None = None) -> 
 async def _database(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    store = Store(open_database(settings.effective_database_url))
+    store = Store(open_database(settings.effective_database_url, migrate=settings.auto_migrate))
     app[STORE] = store
     yield
     store.close()

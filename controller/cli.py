@@ -9,7 +9,7 @@ import click
 from aiohttp import web
 
 from controller.app import create_app
-from controller.core.settings import Settings
+from controller.core.settings import ConfigError, Settings
 
 
 @click.command()
@@ -33,10 +33,13 @@ def main(
 ) -> None:
     """Serve the REST API, plan jobs and consume task results."""
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    settings = Settings.from_env(
-        data_dir=data_dir, database_url=database_url, broker_url=broker_url, host=host, port=port, zmq_host=zmq_host
-    )
-    web.run_app(create_app(settings), host=settings.host, port=settings.port, print=click.echo)
+    try:
+        settings = Settings.from_env(
+            data_dir=data_dir, database_url=database_url, broker_url=broker_url, host=host, port=port, zmq_host=zmq_host
+        )
+        web.run_app(create_app(settings), host=settings.host, port=settings.port, print=click.echo)
+    except ConfigError as exc:  # a setting or the database's schema: the message says what to change, no traceback
+        raise click.ClickException(exc.message) from None
 
 
 if __name__ == "__main__":

@@ -79,7 +79,8 @@ def main() -> None:
 def up(data_dir: Path | None, host: str | None, port: int | None, slots: int, log_level: str) -> None:
     """Start controller, in-process broker and one local agent; print the URL and an admin token."""
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    settings = Settings.from_env(data_dir=data_dir, host=host, port=port)
+    # One command keeps working across upgrades: the embedded platform migrates its own database.
+    settings = Settings.from_env(data_dir=data_dir, host=host, port=port, auto_migrate=True)
     asyncio.run(serve(settings, slots))
 
 

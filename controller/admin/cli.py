@@ -1,6 +1,7 @@
 """`computalot-admin`: accounts and API keys, through the admin API of a running controller.
 
-Only `bootstrap` opens the database itself: it makes the first admin of a deployment before any controller runs.
+Only `bootstrap` and `migrate` open the database themselves, before any controller runs: the first admin of a
+deployment, and the schema migrations an upgrade brings.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from controller import migrations
 from controller.accounts.auth import ROLES
 from controller.admin import money_cli as admin_accounts
 from controller.admin.bootstrap import first_admin
@@ -59,6 +61,29 @@ def bootstrap_cmd(obj: AdminContext, name: str, credit_usd: str) -> None:
         db.close()
     click.echo(f"account {account.id} (admin)")
     click.echo(issued.token)
+
+
+@main.command("migrate")
+@click.pass_obj
+def migrate_cmd(obj: AdminContext) -> None:
+    """Apply the schema migrations the database lacks, in order, and print them.
+
+    Run it after an upgrade, before starting a standalone controller (which refuses a database that lacks
+    migrations); `computalot-server up` migrates its own database.
+    """
+    db = obj.unchecked_database()
+    try:
+        if migrations.adopt(db):
+            click.echo(f"recorded {migrations.MIGRATIONS[0].label} as applied: the database predates migrations")
+        applied = migrations.migrate(db)
+    except migrations.SchemaOutOfDate as exc:
+        raise click.ClickException(exc.message) from None
+    finally:
+        db.close()
+    for migration in applied:
+        click.echo(f"applied {migration.label}")
+    if not applied:
+        click.echo(f"up to date at {migrations.MIGRATIONS[-1].label}")
 
 
 @main.command("create-account")

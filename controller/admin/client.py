@@ -13,7 +13,8 @@ import httpx
 import peewee as pw
 
 from controller.admin.bootstrap import TOKEN_FILE
-from controller.core.settings import Settings
+from controller.core.db import connect
+from controller.core.settings import ConfigError, Settings
 from controller.schema import open_database
 
 #: Statuses whose message gets a hint about the token.
@@ -87,8 +88,18 @@ class AdminContext:
         return path.read_text().strip()
 
     def database(self) -> pw.Database:
-        """The database itself, for what runs while no controller does (bootstrap)."""
-        return open_database(self.settings.effective_database_url)
+        """The database itself, at this code's schema, for what runs while no controller does (bootstrap)."""
+        try:
+            return open_database(self.settings.effective_database_url)
+        except ConfigError as exc:  # a bad URL, or a schema that needs `computalot-admin migrate` first
+            raise click.ClickException(exc.message) from None
+
+    def unchecked_database(self) -> pw.Database:
+        """The database whatever its schema version, for `migrate`, which brings it forward."""
+        try:
+            return connect(self.settings.effective_database_url)
+        except ConfigError as exc:
+            raise click.ClickException(exc.message) from None
 
     def close(self) -> None:
         if self._api is not None:

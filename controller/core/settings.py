@@ -56,6 +56,9 @@ class Settings:
     data_dir: Path = dataclasses.field(default_factory=default_data_dir)
     #: peewee URL; empty means SQLite in the data dir
     database_url: str = ""
+    #: apply missing schema migrations at startup (the embedded launcher does); off, a database that lacks
+    #: some is refused and the operator runs `computalot-admin migrate` (an empty one is always created)
+    auto_migrate: bool = False
     broker_url: str = "memory://"
     host: str = "127.0.0.1"
     port: int = 8470

@@ -81,7 +81,7 @@ def requeue_all_unfinished() -> int:
 def job_queue(job: Job) -> str:
     """The queue a job's tasks go to: its recipe's, or its capacity class's, at its priority."""
     if job.runtime == "recipe":
-        return recipe_queue(job.profile, job.priority)
+        return recipe_queue(job.queue_key, job.priority)
     return task_queue(job.profile, job.priority)
 
 

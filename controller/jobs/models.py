@@ -21,8 +21,10 @@ class Job(BaseModel):
     #: planning | queued | running | completed | partial | failed | cancelled
     status = pw.CharField(max_length=16, index=True)
     priority = pw.CharField(max_length=8, default="normal")
-    #: capacity class (preset) whose queues carry the job's tasks
+    #: capacity class (preset) whose queues carry the job's tasks; empty for recipe jobs
     profile = pw.CharField(max_length=16, default="cpu-small")
+    #: recipe jobs: the recipe queue key (the recipe name, plus `.feature`s) whose queues carry the tasks
+    queue_key = pw.CharField(max_length=200, default="")
     #: the validated submission, as the user sent it (normalised)
     spec = JSONField()
     #: the command tasks run (submitted `runner_command`, else the manifest's entrypoint)

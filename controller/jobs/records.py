@@ -52,11 +52,13 @@ def create_job(
     runtime: str,
     workdir: str,
     profile: str,
+    queue_key: str = "",
     idempotency_key: str | None,
     depends_on: tuple[str, ...] = (),
 ) -> Job:
     """Insert a job and all its tasks: queued for dispatch, or planning behind its dependencies.
 
+    Project jobs name their preset in `profile`; recipe jobs leave it empty and name their queue in `queue_key`.
     A job with dependencies must then go through `outcomes.check_dependencies` in the same transaction.
     """
     now = time.time()
@@ -70,6 +72,7 @@ def create_job(
         status="planning" if depends_on else "queued",
         priority=spec.priority,
         profile=profile,
+        queue_key=queue_key,
         spec=spec_to_json(spec),
         command=command,
         runtime=runtime,

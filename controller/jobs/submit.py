@@ -119,17 +119,19 @@ def _same_submission(job: Job, spec: JobSpec) -> Job:
 
 
 class _Target:
-    """Where a job's tasks run: a project revision and command, or a recipe."""
+    """Where a job's tasks run: a project revision and command at a preset (`profile`), or a recipe queue."""
 
     def __init__(
         self,
         project: Project | None,
         revision: Revision | None,
         command: list[str],
-        profile: str,
+        profile: str = "",
         runtime: str = "process",
+        queue_key: str = "",
     ) -> None:
-        self.project, self.revision, self.command, self.profile = project, revision, command, profile
+        self.project, self.revision, self.command = project, revision, command
+        self.profile, self.queue_key = profile, queue_key
         manifest_runtime = revision.manifest.get("runtime", {}) if revision else {}
         self.runtime = manifest_runtime.get("kind", runtime)
         self.workdir = manifest_runtime.get("workdir", ".")
@@ -140,7 +142,7 @@ def _target(app: web.Application, account: Account, spec: JobSpec) -> _Target:
     if spec.recipe is not None:
         recipe = find_recipe(spec.recipe)
         operation = check_recipe_job(recipe, plan_job(spec), account)
-        return _Target(None, None, [], recipe_queue_key(recipe, operation, app[ROSTER]), runtime="recipe")
+        return _Target(None, None, [], runtime="recipe", queue_key=recipe_queue_key(recipe, operation, app[ROSTER]))
     project = Project.get_or_none(Project.account == account.id, Project.name == spec.project)
     if project is None:
         raise not_found("project", spec.project or "")
@@ -180,6 +182,7 @@ def _create(account: Account, spec: JobSpec, plan: Plan, target: _Target, idempo
         runtime=target.runtime,
         workdir=target.workdir,
         profile=target.profile,
+        queue_key=target.queue_key,
         idempotency_key=idempotency_key,
         depends_on=spec.depends_on,
     )
