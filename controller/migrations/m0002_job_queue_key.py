@@ -13,6 +13,6 @@ from playhouse.migrate import SchemaMigrator
 def apply(migrator: SchemaMigrator) -> None:
     """Add `job.queue_key` and move the recipe jobs' queue keys into it."""
     migrator.add_column("job", "queue_key", pw.CharField(max_length=200, default="")).run()
-    job = pw.Table("job", ("runtime", "profile", "queue_key")).bind(migrator.database)
+    job = pw.Table("job").bind(migrator.database)
     # Both assignments read the row as it was, so the key is copied before profile is cleared.
-    job.update({job.queue_key: job.profile, job.profile: ""}).where(job.runtime == "recipe").execute()
+    job.update({job.c.queue_key: job.c.profile, job.c.profile: ""}).where(job.c.runtime == "recipe").execute()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from broker.messages import AgentHeartbeat, Capabilities
-from controller.core.web import ROSTER
+from controller.agents.roster import ROSTER
 from controller.jobs.dispatcher import job_queue
 from controller.jobs.models import Job
 from recipes.packing.baselines import GRID_BASELINE
