@@ -13,7 +13,7 @@ class Account(BaseModel):
     #: admin | member | viewer
     role = pw.CharField(max_length=16, default="member")
     webhook_secret = pw.CharField(max_length=80)
-    created_at = pw.FloatField()
+    created_at = pw.DoubleField()
 
 
 class ApiKey(BaseModel):
@@ -25,5 +25,5 @@ class ApiKey(BaseModel):
     #: first characters of the token, to tell keys apart in listings
     prefix = pw.CharField(max_length=16)
     label = pw.CharField(max_length=200, default="")
-    created_at = pw.FloatField()
-    revoked_at = pw.FloatField(null=True)
+    created_at = pw.DoubleField()
+    revoked_at = pw.DoubleField(null=True)

@@ -18,7 +18,7 @@ class Artifact(BaseModel):
     sha256 = pw.CharField(max_length=64, index=True)
     size_bytes = pw.BigIntegerField()
     filename = pw.CharField(max_length=255)
-    created_at = pw.FloatField()
+    created_at = pw.DoubleField()
 
     class Meta:
         indexes = ((("account", "sha256"), True), (("account", "created_at"), False))
@@ -36,8 +36,8 @@ class ArtifactUpload(BaseModel):
     part_count = pw.IntegerField()
     #: open | completing
     status = pw.CharField(max_length=16, default="open")
-    created_at = pw.FloatField()
-    expires_at = pw.FloatField(index=True)
+    created_at = pw.DoubleField()
+    expires_at = pw.DoubleField(index=True)
 
 
 class ArtifactPart(BaseModel):
@@ -49,7 +49,7 @@ class ArtifactPart(BaseModel):
     number = pw.IntegerField()
     size_bytes = pw.BigIntegerField()
     sha256 = pw.CharField(max_length=64)
-    received_at = pw.FloatField()
+    received_at = pw.DoubleField()
 
     class Meta:
         indexes = ((("upload", "number"), True),)

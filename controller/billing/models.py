@@ -25,7 +25,7 @@ class LedgerEntry(BaseModel):
     reason = pw.TextField(default="")
     #: makes an entry happen once: `charge:<job>`, `x402:<quote>`, `bootstrap:<account>`; null for admin entries
     ref = pw.CharField(max_length=120, null=True, unique=True)
-    created_at = pw.FloatField()
+    created_at = pw.DoubleField()
 
     class Meta:
         indexes = ((("account", "id"), False),)
@@ -47,8 +47,8 @@ class Hold(BaseModel):
     #: active | settled
     status = pw.CharField(max_length=16, default="active", index=True)
     charged_micro = pw.BigIntegerField(null=True)
-    created_at = pw.FloatField()
-    settled_at = pw.FloatField(null=True)
+    created_at = pw.DoubleField()
+    settled_at = pw.DoubleField(null=True)
 
     class Meta:
         indexes = ((("account", "status"), False),)
@@ -69,9 +69,9 @@ class Quote(BaseModel):
     details = JSONField(default=dict)
     #: open | settling | paid
     status = pw.CharField(max_length=16, default="open", index=True)
-    created_at = pw.FloatField()
-    expires_at = pw.FloatField()
-    paid_at = pw.FloatField(null=True)
+    created_at = pw.DoubleField()
+    expires_at = pw.DoubleField()
+    paid_at = pw.DoubleField(null=True)
 
 
 class Payment(BaseModel):
@@ -94,8 +94,8 @@ class Payment(BaseModel):
     status = pw.CharField(max_length=16, default="settling")
     transaction = pw.CharField(max_length=200, null=True)
     error = pw.TextField(null=True)
-    created_at = pw.FloatField()
-    settled_at = pw.FloatField(null=True)
+    created_at = pw.DoubleField()
+    settled_at = pw.DoubleField(null=True)
 
 
 #: Part of `controller.schema.MODELS`.

@@ -14,7 +14,7 @@ class Feedback(BaseModel):
     type = pw.CharField(max_length=32)
     title = pw.CharField(max_length=200)
     description = pw.TextField()
-    created_at = pw.FloatField(index=True)
+    created_at = pw.DoubleField(index=True)
 
 
 #: Part of `controller.schema.MODELS`.

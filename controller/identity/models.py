@@ -19,9 +19,9 @@ class WalletIdentity(BaseModel):
     #: lower-case 0x address
     address = pw.CharField(max_length=42)
     label = pw.CharField(max_length=200, default="")
-    created_at = pw.FloatField()
+    created_at = pw.DoubleField()
     #: set when an admin removes the wallet from the whitelist; its sessions end with it
-    revoked_at = pw.FloatField(null=True)
+    revoked_at = pw.DoubleField(null=True)
 
     class Meta:
         indexes = ((("chain", "address"), True),)
@@ -34,9 +34,9 @@ class WalletChallenge(BaseModel):
     chain = pw.CharField(max_length=16)
     address = pw.CharField(max_length=42)
     message = pw.TextField()
-    created_at = pw.FloatField()
-    expires_at = pw.FloatField()
-    used_at = pw.FloatField(null=True)
+    created_at = pw.DoubleField()
+    expires_at = pw.DoubleField()
+    used_at = pw.DoubleField(null=True)
 
 
 class Session(BaseModel):
@@ -49,9 +49,9 @@ class Session(BaseModel):
     wallet_id: str | None
     token_hash = pw.CharField(max_length=64, unique=True)
     prefix = pw.CharField(max_length=16)
-    created_at = pw.FloatField()
-    expires_at = pw.FloatField(index=True)
-    revoked_at = pw.FloatField(null=True)
+    created_at = pw.DoubleField()
+    expires_at = pw.DoubleField(index=True)
+    revoked_at = pw.DoubleField(null=True)
 
 
 #: Part of `controller.schema.MODELS`.

@@ -46,9 +46,9 @@ class Job(BaseModel):
     #: what was off while merging (results without the rank_by field, malformed batches, ...)
     warnings = JSONField(null=True)
     idempotency_key = pw.CharField(max_length=200, null=True)
-    created_at = pw.FloatField(index=True)
-    started_at = pw.FloatField(null=True)
-    finished_at = pw.FloatField(null=True)
+    created_at = pw.DoubleField(index=True)
+    started_at = pw.DoubleField(null=True)
+    finished_at = pw.DoubleField(null=True)
 
     class Meta:
         indexes = ((("account", "idempotency_key"), True),)
@@ -75,7 +75,7 @@ class Callback(BaseModel):
     #: pending | delivered | failed
     status = pw.CharField(max_length=16, default="pending", index=True)
     attempts = pw.IntegerField(default=0)
-    next_at = pw.FloatField()
+    next_at = pw.DoubleField()
     last_error = pw.TextField(null=True)
 
 
@@ -109,13 +109,13 @@ class Task(BaseModel):
     error = pw.TextField(null=True)
     error_code = pw.CharField(max_length=64, null=True)
     result = JSONField(null=True)
-    result_quality = pw.FloatField(null=True)
+    result_quality = pw.DoubleField(null=True)
     result_warnings = JSONField(null=True)
     output_tail = pw.TextField(default="")
     latest_progress = JSONField(null=True)
-    claimed_at = pw.FloatField(null=True)
-    started_at = pw.FloatField(null=True)
-    finished_at = pw.FloatField(null=True)
+    claimed_at = pw.DoubleField(null=True)
+    started_at = pw.DoubleField(null=True)
+    finished_at = pw.DoubleField(null=True)
 
     class Meta:
         indexes = (

@@ -22,4 +22,4 @@ class Event(BaseModel):
     project_id: str | None
     kind = pw.CharField(max_length=32)
     data = JSONField()
-    created_at = pw.FloatField()
+    created_at = pw.DoubleField()

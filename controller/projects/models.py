@@ -16,8 +16,8 @@ class Project(BaseModel):
     remote_dir = pw.CharField(max_length=500, null=True)
     description = pw.TextField(default="")
     active_revision = pw.IntegerField(default=0)
-    created_at = pw.FloatField()
-    updated_at = pw.FloatField()
+    created_at = pw.DoubleField()
+    updated_at = pw.DoubleField()
 
     class Meta:
         indexes = ((("account", "name"), True),)
@@ -33,7 +33,7 @@ class Revision(BaseModel):
     files = JSONField()
     size_bytes = pw.BigIntegerField()
     manifest = JSONField()
-    created_at = pw.FloatField()
+    created_at = pw.DoubleField()
 
     class Meta:
         indexes = ((("project", "number"), True),)

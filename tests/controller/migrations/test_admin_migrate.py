@@ -26,12 +26,16 @@ def test_migrate_prints_what_it_applied_then_that_the_database_is_up_to_date(tmp
     # When `computalot-admin migrate` runs twice
     first = CliRunner().invoke(admin_main, ["--data-dir", str(data_dir), "migrate"])
     second = CliRunner().invoke(admin_main, ["--data-dir", str(data_dir), "migrate"])
-    # Then the first run recorded 0001 and applied 0002, the second applied nothing
+    # Then the first run recorded 0001 and applied the later ones, the second applied nothing
     assert (first.exit_code, first.output.splitlines()) == (
         0,
-        ["recorded 0001_initial as applied: the database predates migrations", "applied 0002_job_queue_key"],
+        [
+            "recorded 0001_initial as applied: the database predates migrations",
+            "applied 0002_job_queue_key",
+            "applied 0003_double_precision_times",
+        ],
     )
-    assert (second.exit_code, second.output) == (0, "up to date at 0002_job_queue_key\n")
+    assert (second.exit_code, second.output) == (0, "up to date at 0003_double_precision_times\n")
     # And the old recipe job now has its queue key in its own column
     db = connect(f"sqlite:///{data_dir / 'computalot.db'}")
     assert_jobs_migrated()
@@ -43,7 +47,10 @@ def test_migrate_on_a_fresh_data_dir_applies_every_migration(tmp_path: Path):
     # When `computalot-admin migrate` runs
     result = CliRunner().invoke(admin_main, ["--data-dir", str(tmp_path / "new"), "migrate"])
     # Then it applied all of them, in order
-    assert (result.exit_code, result.output) == (0, "applied 0001_initial\napplied 0002_job_queue_key\n")
+    assert (result.exit_code, result.output) == (
+        0,
+        "applied 0001_initial\napplied 0002_job_queue_key\napplied 0003_double_precision_times\n",
+    )
 
 
 def test_bootstrap_refuses_an_unmigrated_database_naming_migrate(tmp_path: Path):

@@ -9,6 +9,7 @@ from playhouse.migrate import SchemaMigrator
 from controller import migrations
 from controller.core.db import connect
 from controller.migrations.history import TABLE as HISTORY
+from controller.migrations.m0003_double_precision_times import COLUMNS
 from tests.controller.migrations.support import assert_jobs_migrated, insert_old_jobs
 
 pytestmark = pytest.mark.services
@@ -27,8 +28,13 @@ def test_a_postgresql_database_of_the_previous_release_is_refused_then_migrated(
         migrations.check(db)
     # When it is migrated, twice
     applied, again = migrations.migrate(db), migrations.migrate(db)
-    # Then 0002 ran once, the column is a NOT NULL VARCHAR(200), and the jobs are as the SQLite test expects
-    assert ([m.label for m in applied], again, migrations.applied(db)) == (["0002_job_queue_key"], [], {1, 2})
+    # Then 0002 and 0003 ran once, the column is a NOT NULL VARCHAR(200), and the jobs are as the SQLite test expects
+    labels = [m.label for m in applied]
+    assert (labels, again, migrations.applied(db)) == (
+        ["0002_job_queue_key", "0003_double_precision_times"],
+        [],
+        {1, 2, 3},
+    )
     column = {c.name: c for c in db.get_columns("job")}["queue_key"]
     assert (column.data_type, column.null) == ("character varying", False)
     assert _max_length(db, "job", "queue_key") == 200
@@ -39,3 +45,30 @@ def test_a_postgresql_database_of_the_previous_release_is_refused_then_migrated(
 def _max_length(db: pw.Database, table: str, column: str) -> int:
     sql = "SELECT character_maximum_length FROM information_schema.columns WHERE table_name = %s AND column_name = %s"
     return db.execute_sql(sql, (table, column)).fetchone()[0]
+
+
+def test_times_keep_their_fraction_of_a_second_on_postgresql_after_migration(postgres_db_url: str):
+    # Given the previous release's tables on PostgreSQL, where peewee's FloatField made the times 4-byte REALs
+    db = connect(postgres_db_url)
+    migrations.MIGRATIONS[0].apply(SchemaMigrator.from_database(db))
+    stamp = 1_800_000_000.125
+    db.execute_sql(
+        "INSERT INTO account (id, name, role, webhook_secret, created_at) VALUES ('a', 'a', 'member', 's', %s)",
+        (stamp,),
+    )
+    assert db.execute_sql("SELECT created_at FROM account").fetchone()[0] != stamp  # REAL: rounded to ~2 minutes
+    # When it is migrated
+    migrations.migrate(db)
+    # Then every time column is DOUBLE PRECISION and a new time keeps its milliseconds
+    types = {
+        (table, column): db.execute_sql(
+            "SELECT data_type FROM information_schema.columns WHERE table_name = %s AND column_name = %s",
+            (table, column),
+        ).fetchone()[0]
+        for table, columns in COLUMNS.items()
+        for column in columns
+    }
+    assert set(types.values()) == {"double precision"}
+    db.execute_sql("UPDATE account SET created_at = %s WHERE id = 'a'", (stamp,))
+    assert db.execute_sql("SELECT created_at FROM account").fetchone()[0] == stamp
+    db.close()
