@@ -1,7 +1,7 @@
 """The contract between controller and agent: broker construction, queue and actor names, wire schemas."""
 
 from broker.connection import connect
-from broker.errors import BrokerConfigError, DecodeError
+from broker.errors import BrokerConfigError, DecodeError, IllegalTransition
 from broker.messages import (
     AgentHeartbeat,
     Capabilities,
@@ -23,6 +23,17 @@ from broker.queues import (
     sizes_served,
     task_queue,
     task_queues,
+)
+from broker.statuses import (
+    ACTIVE_JOB,
+    TERMINAL_JOB,
+    TERMINAL_TASK,
+    UNFINISHED_JOB,
+    UNFINISHED_TASK,
+    JobStatus,
+    TaskStatus,
+    job_transition,
+    task_transition,
 )
 from broker.transport import declare_queues, send_result, send_task
 
@@ -52,7 +63,18 @@ __all__ = [
     "TaskResult",
     "decode",
     "encode",
+    # statuses
+    "ACTIVE_JOB",
+    "TERMINAL_JOB",
+    "TERMINAL_TASK",
+    "UNFINISHED_JOB",
+    "UNFINISHED_TASK",
+    "JobStatus",
+    "TaskStatus",
+    "job_transition",
+    "task_transition",
     # errors
     "BrokerConfigError",
     "DecodeError",
+    "IllegalTransition",
 ]

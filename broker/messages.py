@@ -60,9 +60,9 @@ class TaskMessage:
 class TaskResult:
     """Outcome of one task attempt, sent by an agent to the results queue.
 
-    `status` is `completed`, `failed` or `cancelled`. `counts_as_attempt` is false when
-    the platform failed before the user's command started (such failures are retried
-    without spending the job's `max_retries`).
+    `status` is a terminal `TaskStatus`: `completed`, `failed` or `cancelled`. `counts_as_attempt`
+    is false when the platform failed before the user's command started (such failures are
+    retried without spending the job's `max_retries`).
     """
 
     kind: ClassVar[str] = "result"
