@@ -6,6 +6,7 @@ import threading
 from typing import Any
 
 from broker.messages import TaskResult
+from broker.statuses import TaskStatus
 
 
 class TaskStats:
@@ -22,7 +23,7 @@ class TaskStats:
         seconds = max(0.0, result.finished_at - result.started_at) if result.started_at else 0.0
         with self._lock:
             self.tasks_run += 1
-            self.tasks_failed += result.status != "completed"
+            self.tasks_failed += result.status != TaskStatus.COMPLETED
             self.task_seconds += seconds
 
     def snapshot(self) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from typing import Any
 from agent.recipe_protocol import Done, Failed, Output, Progress, Publish, Published, RunRecipe, decode, encode
 from agent.recipe_worker import serve
 from agent.runner import RunOutcome, Tail
+from broker.statuses import TaskStatus
 
 logger = logging.getLogger(__name__)
 
@@ -170,7 +171,7 @@ class RecipeRun:
         except (EOFError, OSError, BrokenPipeError):
             code = worker.process.exitcode
             return self._outcome(
-                "failed", None, f"the recipe worker died (exit code {code})", "recipe_crashed", started
+                TaskStatus.FAILED, None, f"the recipe worker died (exit code {code})", "recipe_crashed", started
             )
         finally:
             self.pool.release(worker, healthy)
@@ -178,20 +179,19 @@ class RecipeRun:
     def _await(self, worker: Worker, deadline: float, started: float) -> tuple[RunOutcome, bool]:
         while True:
             if self._cancelled.is_set():
-                return self._outcome("cancelled", None, "cancelled by the user", "cancelled", started), False
+                return self._outcome(TaskStatus.CANCELLED, None, "cancelled by the user", "cancelled", started), False
             if time.monotonic() >= deadline:
                 error = f"timed out after {self.request.timeout_s:g} s"
-                return self._outcome("failed", None, error, "timeout", started), False
+                return self._outcome(TaskStatus.FAILED, None, error, "timeout", started), False
             if not worker.conn.poll(POLL_S):
                 continue
             frame = decode(worker.conn.recv_bytes())
             if isinstance(frame, Done):
-                outcome = RunOutcome(
-                    "completed", 0, frame.result, "", "", self.tail.text(), started, time.time(), self.latest_progress
-                )
+                tail, progress, now = self.tail.text(), self.latest_progress, time.time()
+                outcome = RunOutcome(TaskStatus.COMPLETED, 0, frame.result, "", "", tail, started, now, progress)
                 return outcome, True
             if isinstance(frame, Failed):
-                return self._outcome("failed", None, frame.message, frame.code, started), True
+                return self._outcome(TaskStatus.FAILED, None, frame.message, frame.code, started), True
             self._handle(worker, frame)
 
     def _handle(self, worker: Worker, frame: Any) -> None:
@@ -212,7 +212,7 @@ class RecipeRun:
                 answer = Published(error=str(exc))
             worker.conn.send_bytes(encode(answer))
 
-    def _outcome(self, status: str, code: int | None, error: str, error_code: str, started: float) -> RunOutcome:
+    def _outcome(self, status: TaskStatus, code: int | None, error: str, error_code: str, started: float) -> RunOutcome:
         return RunOutcome(
             status, code, None, error, error_code, self.tail.text(), started, time.time(), self.latest_progress
         )

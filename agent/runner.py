@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from broker.output import TAIL_BYTES, last_bytes
+from broker.statuses import TaskStatus
 
 PROGRESS_PREFIX = "COMPUTALOT_PROGRESS:"
 #: File of the scratch dir receiving every output line (stdout and stderr, in arrival order).
@@ -45,7 +46,7 @@ class RunSpec:
 class RunOutcome:
     """What happened: `completed`, `failed` or `cancelled`, with the user-facing error."""
 
-    status: str
+    status: TaskStatus
     exit_code: int | None
     result: Any
     error: str
@@ -117,9 +118,8 @@ class Run:
                 start_new_session=True,
             )
         except OSError as exc:
-            return self._outcome(
-                "failed", None, None, f"could not start {self.spec.command[0]!r}: {exc}", "command_not_found", started
-            )
+            error = f"could not start {self.spec.command[0]!r}: {exc}"
+            return self._outcome(TaskStatus.FAILED, None, None, error, "command_not_found", started)
         readers = [
             threading.Thread(target=self._read, args=(proc.stdout, "stdout"), daemon=True),
             threading.Thread(target=self._read, args=(proc.stderr, "stderr"), daemon=True),
@@ -219,14 +219,16 @@ class Run:
 
     def _judge(self, verdict: str, code: int | None, result_path: Path, started: float) -> RunOutcome:
         if verdict == "cancelled":
-            return self._outcome("cancelled", code, None, "cancelled by the user", "cancelled", started)
+            return self._outcome(TaskStatus.CANCELLED, code, None, "cancelled by the user", "cancelled", started)
         if verdict == "timeout":
-            return self._outcome("failed", code, None, f"timed out after {self.spec.timeout_s:g} s", "timeout", started)
+            error = f"timed out after {self.spec.timeout_s:g} s"
+            return self._outcome(TaskStatus.FAILED, code, None, error, "timeout", started)
         if code != 0:
-            return self._outcome("failed", code, None, f"command exited with code {code}", "exit_code", started)
+            error = f"command exited with code {code}"
+            return self._outcome(TaskStatus.FAILED, code, None, error, "exit_code", started)
         if not result_path.exists():
             return self._outcome(
-                "failed",
+                TaskStatus.FAILED,
                 code,
                 None,
                 "the command wrote no result file ($COMPUTALOT_TASK_RESULT)",
@@ -237,12 +239,12 @@ class Run:
             result = json.loads(result_path.read_text())
         except (ValueError, UnicodeDecodeError) as exc:
             return self._outcome(
-                "failed", code, None, f"the result file is not valid JSON: {exc}", "bad_result", started
+                TaskStatus.FAILED, code, None, f"the result file is not valid JSON: {exc}", "bad_result", started
             )
-        return self._outcome("completed", code, result, "", "", started)
+        return self._outcome(TaskStatus.COMPLETED, code, result, "", "", started)
 
     def _outcome(
-        self, status: str, code: int | None, result: Any, error: str, error_code: str, started: float
+        self, status: TaskStatus, code: int | None, result: Any, error: str, error_code: str, started: float
     ) -> RunOutcome:
         with self._pending_lock:
             if self._log is not None:

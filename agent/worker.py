@@ -34,6 +34,7 @@ from broker.queues import (
     sizes_served,
     task_queues,
 )
+from broker.statuses import TaskStatus
 from broker.transport import send_result, task_from_args
 from recipes import modules, queue_keys, registry
 from recipes.features import detect_features
@@ -154,7 +155,7 @@ class Agent:
             return
         result = self._execute(message)
         self.stats.record(result)
-        if self._stopping.is_set() and result.status == "cancelled":
+        if self._stopping.is_set() and result.status == TaskStatus.CANCELLED:
             # Shutting down, not cancelled by the user: let the broker hand the attempt to another agent.
             raise RuntimeError(f"agent stopping; task={message.task_id} goes back to the broker")
         send_result(self.broker, result)
@@ -171,7 +172,7 @@ class Agent:
         except (httpx.HTTPError, OSError, KeyError, ArtifactError) as exc:
             logger.warning("task=%s could not be prepared: %s", message.task_id, exc)
             error = f"could not prepare the task's runtime: {exc}"
-            outcome = RunOutcome("failed", None, None, error, "runtime_error", "", started, time.time())
+            outcome = RunOutcome(TaskStatus.FAILED, None, None, error, "runtime_error", "", started, time.time())
             return _result(message, self.settings.agent_id, outcome, counts=False)
         with self._runs_lock:
             self._runs[message.task_id] = (message.job_id, run)
@@ -189,14 +190,15 @@ class Agent:
         self, message: TaskMessage, scratch: Path, outcome: RunOutcome
     ) -> tuple[RunOutcome, Outputs | None]:
         """Upload the attempt's artifact files and log; a failed upload fails the attempt (None: not counted)."""
-        if outcome.status == "cancelled":
+        if outcome.status == TaskStatus.CANCELLED:
             return outcome, Outputs()
         try:
             return outcome, upload_outputs(self.client, scratch, scratch / LOG_NAME, message.job_id, message.task_id)
         except (httpx.HTTPError, OSError) as exc:
             logger.warning("task=%s could not upload its outputs: %s", message.task_id, exc)
             error = f"could not upload the task's output artifacts: {exc}"
-            return replace(outcome, status="failed", result=None, error=error, error_code="runtime_error"), None
+            failed = replace(outcome, status=TaskStatus.FAILED, result=None, error=error, error_code="runtime_error")
+            return failed, None
 
     def _process_run(self, message: TaskMessage, scratch: Path) -> Run:
         """The user's command in the project revision's tree (fetched once per content hash)."""

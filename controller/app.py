@@ -10,6 +10,7 @@ import dramatiq
 from aiohttp import web
 
 from broker.connection import connect, is_memory
+from broker.statuses import ACTIVE_JOB
 from controller.accounts import routes as account
 from controller.accounts.auth import ACCOUNT, resolve_token
 from controller.admin import routes as admin_routes
@@ -31,7 +32,6 @@ from controller.docs import routes as docs
 from controller.feedback import routes as feedback_routes
 from controller.identity import routes as identity_routes
 from controller.jobs import outcomes
-from controller.jobs import records as jobs
 from controller.jobs import routes as job_routes
 from controller.jobs.callbacks import CallbackSender
 from controller.jobs.dispatcher import DISPATCHER, Dispatcher, requeue_all_unfinished
@@ -138,7 +138,7 @@ async def _runtime(app: web.Application) -> AsyncIterator[None]:
     def on_applied(applied: outcomes.Applied) -> None:
         # A retry, a reduce task or released dependents may be due (wakes coalesce into one pass).
         loop.call_soon_threadsafe(dispatcher.wake)
-        if applied.job_status not in jobs.ACTIVE_JOB:
+        if applied.job_status not in ACTIVE_JOB:
             loop.call_soon_threadsafe(callbacks.wake)
 
     hub.start()

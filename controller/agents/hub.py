@@ -20,6 +20,7 @@ from aiohttp import web
 from broker.errors import DecodeError
 from broker.messages import AgentHeartbeat, Control, TaskOutput, TaskProgress, decode, encode
 from broker.output import TAIL_BYTES, last_bytes
+from broker.statuses import TaskStatus
 from controller.agents.roster import AgentRoster
 from controller.core.db import Store
 from controller.jobs.models import Job, Task
@@ -157,9 +158,8 @@ class Hub:
     def _forget_finished(self) -> None:
         # Bounded memory: entries of tasks that are no longer running are dropped once flushed.
         if len(self._live) > 1000:
-            running = {
-                t.id for t in Task.select(Task.id).where(Task.id.in_(list(self._live)), Task.status == "running")
-            }
+            rows = Task.select(Task.id).where(Task.id.in_(list(self._live)), Task.status == TaskStatus.RUNNING)
+            running = {t.id for t in rows}
             for tid in [tid for tid in self._live if tid not in running]:
                 del self._live[tid]
 
@@ -180,9 +180,8 @@ def _write_live(updates: dict[str, _Update]) -> None:
             fields[Task.output_tail] = tail
         if progress is not None:
             fields[Task.latest_progress] = progress
-        changed = (
-            Task.update(fields).where(Task.id == task_id, Task.attempt == attempt, Task.status == "running").execute()
-        )
+        still_running = (Task.id == task_id) & (Task.attempt == attempt) & (Task.status == TaskStatus.RUNNING)
+        changed = Task.update(fields).where(still_running).execute()
         if not changed or (progress is None and output is None):
             continue
         job = Job.get_by_id(job_id)

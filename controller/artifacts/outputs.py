@@ -11,8 +11,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from broker.messages import TaskResult
+from broker.statuses import TaskStatus
 from controller.artifacts.models import Artifact, TaskArtifact
 from controller.jobs.models import Task
+
+#: Task statuses of tasks whose command ran to an end (a cancelled one was killed).
+_RAN_TO_AN_END = frozenset({TaskStatus.COMPLETED, TaskStatus.FAILED})
 
 
 @dataclass
@@ -80,5 +84,5 @@ def output_persisted(tasks: Iterable[Task], outputs: dict[str, TaskOutputs]) -> 
 
     A task that printed nothing has nothing to store (agents skip empty logs).
     """
-    ran = [t for t in tasks if t.status in ("completed", "failed") and t.exit_code is not None]
+    ran = [t for t in tasks if t.status in _RAN_TO_AN_END and t.exit_code is not None]
     return bool(ran) and all(outputs.get(t.id, TaskOutputs()).log or not t.output_tail for t in ran)

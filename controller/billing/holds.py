@@ -15,6 +15,7 @@ import logging
 import time
 
 from broker.messages import TaskResult
+from broker.statuses import TERMINAL_JOB, TaskStatus
 from controller.billing import accounts, ledger
 from controller.billing.models import Hold
 from controller.billing.pricing import Price
@@ -23,9 +24,6 @@ from controller.jobs.models import Job, Task
 from controller.jobs.spec import spec_of
 
 logger = logging.getLogger(__name__)
-
-#: Job statuses after which nothing runs (the same as controller.jobs.records.TERMINAL_JOB, which imports this module).
-TERMINAL = ("completed", "partial", "failed", "cancelled")
 
 
 def place(job: Job, price: Price) -> Hold:
@@ -58,7 +56,7 @@ def record_result(job: Job, task: Task, result: TaskResult, now: float) -> None:
 def charge_running(job: Job, now: float) -> None:
     """Count the attempts still running when the job is cancelled, up to `now` (before they are marked cancelled)."""
     timeout_s = _timeout_s(job)
-    claimed = Task.select(Task.claimed_at).where(Task.job == job.id, Task.status == "running")
+    claimed = Task.select(Task.claimed_at).where(Task.job == job.id, Task.status == TaskStatus.RUNNING)
     add_usage(job.id, sum(ledger.attempt_ms(t.claimed_at or now, now, timeout_s) for t in claimed))
 
 
@@ -97,7 +95,7 @@ def sweep(now: float | None = None) -> int:
     """Settle every ended job whose hold is still active (after a crash, or a terminal path that skipped it)."""
     now = now or time.time()
     stale = list(
-        Job.select().join(Hold, on=(Hold.job == Job.id)).where(Hold.status == "active", Job.status.in_(TERMINAL))
+        Job.select().join(Hold, on=(Hold.job == Job.id)).where(Hold.status == "active", Job.status.in_(TERMINAL_JOB))
     )
     settled = sum(settle(job, now) is not None for job in stale)
     if settled:

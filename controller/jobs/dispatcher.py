@@ -17,12 +17,12 @@ from aiohttp import web
 
 from broker.messages import TaskMessage
 from broker.queues import recipe_queue, task_queue
+from broker.statuses import ACTIVE_JOB, UNFINISHED_TASK, TaskStatus
 from broker.transport import send_task
 from controller.core.background import BackgroundLoop
 from controller.core.db import Store
 from controller.jobs.models import Job, Task
 from controller.jobs.planning import Plan
-from controller.jobs.records import ACTIVE_JOB
 from controller.jobs.spec import plan_of, spec_of
 
 logger = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ def pending_tasks(limit: int) -> list[tuple[Task, Job]]:
     for job in jobs:
         tasks = (
             Task.select(Task.id, Task.job, Task.task_index, Task.attempt, Task.payload, Task.command)
-            .where(Task.job == job.id, Task.enqueued == False, Task.status == "queued")  # noqa: E712
+            .where(Task.job == job.id, Task.enqueued == False, Task.status == TaskStatus.QUEUED)  # noqa: E712
             .order_by(Task.task_index)
             .limit(limit - len(pending))
         )
@@ -67,7 +67,11 @@ def mark_enqueued(pairs: list[tuple[str, int]], job_ids: set[str]) -> None:
         for start in range(0, len(ids), 500):
             Task.update(enqueued=True).where(Task.id.in_(ids[start : start + 500]), Task.attempt == attempt).execute()
     for job_id in job_ids:
-        left = Task.select().where(Task.job == job_id, Task.enqueued == False, Task.status == "queued")  # noqa: E712
+        left = Task.select().where(
+            Task.job == job_id,
+            Task.enqueued == False,  # noqa: E712
+            Task.status == TaskStatus.QUEUED,
+        )
         if not left.exists():
             Job.update(dispatch_pending=False).where(Job.id == job_id).execute()
 
@@ -75,7 +79,7 @@ def mark_enqueued(pairs: list[tuple[str, int]], job_ids: set[str]) -> None:
 def requeue_all_unfinished() -> int:
     """After a restart on a broker that forgets (memory://): every unfinished task goes back to the broker."""
     Job.update(dispatch_pending=True).where(Job.status.in_(ACTIVE_JOB)).execute()
-    return Task.update(enqueued=False).where(Task.status.in_(("queued", "running"))).execute()
+    return Task.update(enqueued=False).where(Task.status.in_(UNFINISHED_TASK)).execute()
 
 
 def job_queue(job: Job) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import peewee as pw
 
+from broker.statuses import TaskStatus
 from controller.accounts.models import Account
 from controller.core.models import BaseModel, JSONField
 from controller.projects.models import Project
@@ -18,7 +19,7 @@ class Job(BaseModel):
     revision_hash = pw.CharField(max_length=80, default="")
     recipe = pw.CharField(max_length=64, default="")
     type = pw.CharField(max_length=32, default="structured_runner")
-    #: planning | queued | running | completed | partial | failed | cancelled
+    #: a `JobStatus`; it moves only through `broker.statuses.job_transition`
     status = pw.CharField(max_length=16, index=True)
     priority = pw.CharField(max_length=8, default="normal")
     #: capacity class (preset) whose queues carry the job's tasks; empty for recipe jobs
@@ -91,8 +92,8 @@ class Task(BaseModel):
     job = pw.ForeignKeyField(Job, backref="tasks", on_delete="CASCADE")
     job_id: str
     task_index = pw.IntegerField()
-    #: queued | running | completed | failed | cancelled
-    status = pw.CharField(max_length=16, default="queued")
+    #: a `TaskStatus`; it moves only through `broker.statuses.task_transition`
+    status = pw.CharField(max_length=16, default=TaskStatus.QUEUED)
     #: 1-based number of the current attempt (every retry adds one)
     attempt = pw.IntegerField(default=1)
     #: retries spent on failures of the user's code (bounded by the job's max_retries)

@@ -12,12 +12,22 @@ from dataclasses import dataclass
 from typing import Any
 
 from broker.messages import TaskResult
+from broker.statuses import (
+    ACTIVE_JOB,
+    TERMINAL_JOB,
+    TERMINAL_TASK,
+    JobStatus,
+    TaskStatus,
+    job_transition,
+    task_sources,
+    task_transition,
+)
 from controller.artifacts import outputs as task_outputs
 from controller.billing import holds
 from controller.jobs import merging
 from controller.jobs.kinds import kind_of
 from controller.jobs.models import Callback, Job, JobDependency, Task
-from controller.jobs.records import ACTIVE_JOB, TERMINAL_JOB, TERMINAL_TASK, counts_by_status, record, task_id
+from controller.jobs.records import counts_by_status, record, task_id
 from controller.jobs.spec import plan_of, spec_of
 
 logger = logging.getLogger(__name__)
@@ -50,14 +60,14 @@ def claim_task(task_id_: str, attempt: int, agent_id: str, agent_is_running: Cal
     if task.attempt != attempt:
         return Claim(False, f"stale attempt {attempt}; the task is on attempt {task.attempt}")
     now = time.time()
-    if task.status == "running" and task.agent_id != agent_id:
+    if task.status == TaskStatus.RUNNING and task.agent_id != agent_id:
         if agent_is_running(task.agent_id, task.id):
             return Claim(False, "duplicate delivery: another agent is running this attempt")
         if task.free_retries >= MAX_FREE_RETRIES:
             _finish_task(
                 task,
                 job,
-                "failed",
+                TaskStatus.FAILED,
                 now,
                 error="the agent running this task was lost too many times",
                 error_code="agent_lost",
@@ -65,14 +75,15 @@ def claim_task(task_id_: str, attempt: int, agent_id: str, agent_is_running: Cal
             return Claim(False, "agent lost too many times")
         task.free_retries += 1
         logger.warning("task=%s attempt=%s taken over from lost agent %s", task.id, attempt, task.agent_id)
-    task.status, task.agent_id, task.claimed_at = "running", agent_id, now
+    task.status = task_transition(task.status, TaskStatus.RUNNING)
+    task.agent_id, task.claimed_at = agent_id, now
     task.started_at = task.started_at or now
     task.save()
-    if job.status == "queued":
-        job.status, job.started_at = "running", now
+    if job.status == JobStatus.QUEUED:
+        job.status, job.started_at = job_transition(job.status, JobStatus.RUNNING), now
         job.save()
-        record(job, "status", {"status": "running"}, now)
-    record(job, "task", {"task_id": task.id, "index": task.task_index, "status": "running", "attempt": attempt}, now)
+        record(job, "status", {"status": job.status}, now)
+    record(job, "task", {"task_id": task.id, "index": task.task_index, "status": task.status, "attempt": attempt}, now)
     return Claim(True)
 
 
@@ -82,7 +93,7 @@ class Applied:
 
     job_id: str
     job_status: str
-    task_status: str
+    task_status: TaskStatus
     retried: bool
 
 
@@ -101,14 +112,15 @@ def apply_result(result: TaskResult) -> Applied | None:
         record(job, "progress", {"task_id": task.id, "attempt": task.attempt, "progress": result.progress}, now)
     task_outputs.record(task, job.account_id, result)
     holds.record_result(job, task, result, now)
-    if result.status == "completed":
+    if result.status == TaskStatus.COMPLETED:
         quality, warnings = merging.result_quality(result.result, batched=plan_of(job).batched)
         task.result, task.result_quality, task.result_warnings = result.result, quality, warnings
         task.started_at = result.started_at or task.started_at
-        _finish_task(task, job, "completed", result.finished_at or now)
-        return Applied(job.id, job.status, "completed", False)
+        _finish_task(task, job, TaskStatus.COMPLETED, result.finished_at or now)
+        return Applied(job.id, job.status, TaskStatus.COMPLETED, False)
     if _should_retry(task, job, result):
-        task.status, task.enqueued, task.agent_id = "queued", False, ""
+        task.status = task_transition(task.status, TaskStatus.QUEUED)
+        task.enqueued, task.agent_id = False, ""
         task.attempt += 1
         task.error, task.error_code = result.error, result.error_code
         task.save()
@@ -119,20 +131,20 @@ def apply_result(result: TaskResult) -> Applied | None:
             {
                 "task_id": task.id,
                 "index": task.task_index,
-                "status": "retrying",
+                "status": "retrying",  # an event label, not a task status: the task is queued again
                 "attempt": task.attempt,
                 "error": result.error,
             },
             now,
         )
-        return Applied(job.id, job.status, "queued", True)
-    status = "cancelled" if result.status == "cancelled" else "failed"
+        return Applied(job.id, job.status, task.status, True)
+    status = TaskStatus.CANCELLED if result.status == TaskStatus.CANCELLED else TaskStatus.FAILED
     _finish_task(task, job, status, result.finished_at or now, error=result.error, error_code=result.error_code)
     return Applied(job.id, job.status, status, False)
 
 
 def _should_retry(task: Task, job: Job, result: TaskResult) -> bool:
-    if result.status == "cancelled":
+    if result.status == TaskStatus.CANCELLED:
         return False
     if not result.counts_as_attempt:
         if task.free_retries < MAX_FREE_RETRIES:
@@ -145,8 +157,8 @@ def _should_retry(task: Task, job: Job, result: TaskResult) -> bool:
     return False
 
 
-def _finish_task(task: Task, job: Job, status: str, now: float, error: str = "", error_code: str = "") -> None:
-    task.status, task.finished_at = status, now
+def _finish_task(task: Task, job: Job, status: TaskStatus, now: float, error: str = "", error_code: str = "") -> None:
+    task.status, task.finished_at = task_transition(task.status, status), now
     if error:
         task.error, task.error_code = error, error_code or "task_failed"
     task.save()
@@ -182,7 +194,7 @@ def finalize_job(job: Job, now: float) -> None:
     spec, plan = spec_of(job), plan_of(job)
     kind = kind_of(spec.type)
     mapped = tasks[: plan.task_count]
-    results = [t.result if t.status == "completed" else None for t in mapped]
+    results = [t.result if t.status == TaskStatus.COMPLETED else None for t in mapped]
     reduce_command = kind.reduce_command(spec)
     if reduce_command and len(tasks) == plan.task_count and any(r is not None for r in results):
         _add_reduce_task(job, kind.reduce_payload(spec, plan, results), list(reduce_command), now)
@@ -193,11 +205,11 @@ def finalize_job(job: Job, now: float) -> None:
     else:
         merged = kind.merge(spec, plan, results)
         job.aggregate, job.aliases, job.warnings = merged.value, merged.aliases, merged.warnings
-    failed = [t for t in tasks if t.status != "completed"]
+    failed = [t for t in tasks if t.status != TaskStatus.COMPLETED]
     if not failed:
-        job.status = "completed"
+        job.status = job_transition(job.status, JobStatus.COMPLETED)
     else:
-        job.status = "partial" if len(failed) < len(tasks) else "failed"
+        job.status = job_transition(job.status, JobStatus.PARTIAL if len(failed) < len(tasks) else JobStatus.FAILED)
         first = failed[0]
         job.error_code = first.error_code or "task_failed"
         job.error = (
@@ -214,11 +226,14 @@ def finalize_job(job: Job, now: float) -> None:
 def _add_reduce_task(job: Job, payload: dict[str, Any], command: list[str], now: float) -> None:
     """One more task, after the planned ones: its kind's reduce payload (e.g. every map result)."""
     index = job.task_count
-    Task.create(id=task_id(job.id, index), job=job, task_index=index, payload=payload, command=command)
+    Task.create(
+        id=task_id(job.id, index), job=job, task_index=index, payload=payload, command=command, status=TaskStatus.QUEUED
+    )
     job.task_count += 1
     job.dispatch_pending = True
     job.save()
-    record(job, "task", {"task_id": task_id(job.id, index), "index": index, "status": "queued", "reduce": True}, now)
+    event = {"task_id": task_id(job.id, index), "index": index, "status": TaskStatus.QUEUED, "reduce": True}
+    record(job, "task", event, now)
 
 
 def cancel_job(job_id: str) -> tuple[Job, bool]:
@@ -229,21 +244,22 @@ def cancel_job(job_id: str) -> tuple[Job, bool]:
     job = Job.get_by_id(job_id)
     if job.status in TERMINAL_JOB:
         return job, False
-    _end_early(job, "cancelled", "cancelled", "cancelled by the user", time.time())
+    _end_early(job, JobStatus.CANCELLED, "cancelled", "cancelled by the user", time.time())
     return job, True
 
 
 def fail_job(job: Job, code: str, error: str, now: float) -> None:
     """End a job as failed as a whole: its unfinished tasks are cancelled and never start."""
-    _end_early(job, "failed", code, error, now)
+    _end_early(job, JobStatus.FAILED, code, error, now)
 
 
-def _end_early(job: Job, status: str, code: str, error: str, now: float) -> None:
+def _end_early(job: Job, status: JobStatus, code: str, error: str, now: float) -> None:
     """End a job before its tasks did: unfinished tasks are cancelled (agents kill the running ones)."""
+    status = job_transition(job.status, status)  # before any write: an ended job stays as it ended
     holds.charge_running(job, now)
     cancelled = (
-        Task.update(status="cancelled", finished_at=now)
-        .where(Task.job == job.id, Task.status.in_(("queued", "running")))
+        Task.update(status=TaskStatus.CANCELLED, finished_at=now)
+        .where(Task.job == job.id, Task.status.in_(task_sources(TaskStatus.CANCELLED)))
         .execute()
     )
     job.finished_count += cancelled
@@ -273,9 +289,9 @@ def callback_body(job: Job) -> dict[str, Any]:
         "status": job.status,
         "summary": {
             "total": job.task_count,
-            "completed": counts["completed"],
-            "failed": counts["failed"],
-            "cancelled": counts["cancelled"],
+            "completed": counts[TaskStatus.COMPLETED],
+            "failed": counts[TaskStatus.FAILED],
+            "cancelled": counts[TaskStatus.CANCELLED],
             "error": job.error,
             "duration_s": None if job.finished_at is None else round(job.finished_at - job.created_at, 3),
         },
@@ -290,13 +306,13 @@ def check_dependencies(job: Job, now: float) -> None:
         .join(JobDependency, on=JobDependency.depends_on)
         .where(JobDependency.job == job.id)
     ]
-    ended_badly = [s for s in statuses if s in TERMINAL_JOB and s != "completed"]
+    ended_badly = [s for s in statuses if s in TERMINAL_JOB and s != JobStatus.COMPLETED]
     if ended_badly:
         fail_job(job, "dependency_failed", f"a job this one depends on ended {ended_badly[0]}", now)
-    elif all(s == "completed" for s in statuses):
-        job.status = "queued"
+    elif all(s == JobStatus.COMPLETED for s in statuses):
+        job.status = job_transition(job.status, JobStatus.QUEUED)
         job.save()
-        record(job, "status", {"status": "queued"}, now)
+        record(job, "status", {"status": job.status}, now)
 
 
 def _release_dependents(job: Job, now: float) -> None:
@@ -304,7 +320,7 @@ def _release_dependents(job: Job, now: float) -> None:
     waiting = (
         Job.select()
         .join(JobDependency, on=JobDependency.job)
-        .where(JobDependency.depends_on == job.id, Job.status == "planning")
+        .where(JobDependency.depends_on == job.id, Job.status == JobStatus.PLANNING)
     )
     for dependent in waiting:
         check_dependencies(dependent, now)
@@ -316,7 +332,7 @@ def reap_lost_tasks(is_live: Callable[[str], bool], older_than: float) -> list[s
     rows = (
         Task.select(Task, Job)
         .join(Job)
-        .where(Task.status == "running", Task.claimed_at < older_than, Job.status.in_(ACTIVE_JOB))
+        .where(Task.status == TaskStatus.RUNNING, Task.claimed_at < older_than, Job.status.in_(ACTIVE_JOB))
     )
     for task in rows:
         if is_live(task.agent_id):
@@ -325,7 +341,7 @@ def reap_lost_tasks(is_live: Callable[[str], bool], older_than: float) -> list[s
             job_id=task.job_id,
             task_id=task.id,
             attempt=task.attempt,
-            status="failed",
+            status=TaskStatus.FAILED,
             error=f"agent {task.agent_id} stopped heartbeating",
             error_code="agent_lost",
             counts_as_attempt=False,

@@ -7,6 +7,7 @@ from typing import Any
 
 import peewee as pw
 
+from broker.statuses import JobStatus, TaskStatus
 from controller.accounts.models import Account
 from controller.core.ids import new_id
 from controller.core.models import tuples
@@ -15,15 +16,6 @@ from controller.jobs.planning import Plan
 from controller.jobs.spec import JobSpec, spec_to_json
 from controller.live.models import Event
 from controller.projects.models import Project
-
-TERMINAL_JOB = ("completed", "partial", "failed", "cancelled")
-
-
-TERMINAL_TASK = ("completed", "failed", "cancelled")
-
-
-ACTIVE_JOB = ("queued", "running")
-
 
 #: Task rows per INSERT statement (10 parameters each stays under SQLite's limit of 32,766).
 _INSERT_BATCH = 3000
@@ -69,7 +61,7 @@ def create_job(
         revision_hash=revision_hash,
         recipe=spec.recipe or "",
         type=spec.type if spec.recipe is None else "recipe",
-        status="planning" if depends_on else "queued",
+        status=JobStatus.PLANNING if depends_on else JobStatus.QUEUED,
         priority=spec.priority,
         profile=profile,
         queue_key=queue_key,
@@ -106,6 +98,9 @@ _TASK_COLUMNS = (
     "output_tail",
 )
 
+#: Values of the columns after `task_index` for a task that was just planned.
+_NEW_TASK = (TaskStatus.QUEUED, 1, 0, 0, False, "", "")
+
 
 def _insert_tasks(job_id: str, count: int) -> None:
     """Insert a job's task rows with multi-row INSERTs (peewee's per-value SQL building dominates at 100k rows)."""
@@ -114,7 +109,7 @@ def _insert_tasks(job_id: str, count: int) -> None:
     columns = ", ".join(_TASK_COLUMNS)
     for start in range(0, count, _INSERT_BATCH):
         indices = range(start, min(start + _INSERT_BATCH, count))
-        params = [v for i in indices for v in (task_id(job_id, i), job_id, i, "queued", 1, 0, 0, False, "", "")]
+        params = [v for i in indices for v in (task_id(job_id, i), job_id, i, *_NEW_TASK)]
         values = ", ".join([placeholders] * len(indices))
         db.execute_sql(f"INSERT INTO {Task._meta.table_name} ({columns}) VALUES {values}", params)
 
@@ -126,7 +121,7 @@ def find_idempotent(account: Account, key: str) -> Job | None:
 
 def counts_by_status(job_id: str) -> dict[str, int]:
     """Number of tasks per status."""
-    counts = {s: 0 for s in ("queued", "running", "completed", "failed", "cancelled")}
+    counts = {str(s): 0 for s in TaskStatus}
     query = Task.select(Task.status, pw.fn.COUNT(Task.id).alias("n")).where(Task.job == job_id).group_by(Task.status)
     for status, n in tuples(query):
         counts[status] = n

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from broker.messages import Control
+from broker.statuses import JobStatus
 from controller.accounts.auth import account_of, require_writer
 from controller.agents.hub import HUB
 from controller.artifacts.outputs import outputs_of_job
@@ -20,8 +21,6 @@ from controller.live.views import event_json
 from controller.projects.models import Project
 
 routes = web.RouteTableDef()
-
-JOB_STATUSES = ("planning", "queued", "running", "completed", "partial", "failed", "cancelled")
 
 
 def own_job(request: web.Request) -> Job:
@@ -58,8 +57,8 @@ async def list_jobs(request: web.Request) -> web.Response:
     query = Job.select().where(Job.account == account.id)
     status = request.query.get("status")
     if status:
-        if status not in JOB_STATUSES:
-            raise ValidationFailed([field_error("status", f"must be one of: {', '.join(JOB_STATUSES)}")])
+        if status not in frozenset(JobStatus):
+            raise ValidationFailed([field_error("status", f"must be one of: {', '.join(JobStatus)}")])
         query = query.where(Job.status == status)
     if project := request.query.get("project"):
         query = query.join(Project).where(Project.name == project)
@@ -147,7 +146,7 @@ async def cancel_job(request: web.Request) -> web.Response:
     job, changed = await request.app[STORE].write(outcomes.cancel_job, own_job(request).id)
     if changed:
         await request.app[HUB].publish(Control(action="cancel", job_id=job.id))
-    elif job.status != "cancelled":
+    elif job.status != JobStatus.CANCELLED:
         raise Conflict(f"job {job.id} already ended as {job.status}", details={"status": job.status})
     return json_response(job_json(job))
 

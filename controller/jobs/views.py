@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from broker.statuses import TERMINAL_JOB, TaskStatus
 from controller.artifacts.outputs import TaskOutputs, output_persisted, outputs_of_job
 from controller.billing import holds, ledger
 from controller.core.web import duration, iso
 from controller.jobs.models import Job, Task
-from controller.jobs.records import TERMINAL_JOB, counts_by_status
+from controller.jobs.records import counts_by_status
 from controller.jobs.spec import spec_of
 
 
@@ -33,7 +34,7 @@ def job_json(job: Job, counts: dict[str, int] | None = None) -> dict[str, Any]:
         "runner_command": list(spec.runner_command) if spec.runner_command else job.command,
         "total_tasks": job.task_count,
         "counts": counts,
-        "completeness": round(counts["completed"] / job.task_count, 6) if job.task_count else 0.0,
+        "completeness": round(counts[TaskStatus.COMPLETED] / job.task_count, 6) if job.task_count else 0.0,
         "error": job.error,
         "error_code": job.error_code,
         "recommended_action": job.recommended_action,
@@ -106,7 +107,7 @@ def result_task_json(task: Task, outputs: TaskOutputs | None = None) -> dict[str
 def results_json(job: Job, tasks: list[Task]) -> dict[str, Any]:
     """`GET /api/v1/results/:job_id`."""
     outputs = outputs_of_job(job.id)
-    counts = {s: 0 for s in ("queued", "running", "completed", "failed", "cancelled")}
+    counts = {str(s): 0 for s in TaskStatus}
     task_seconds = 0.0
     for task in tasks:
         counts[task.status] += 1
@@ -114,13 +115,13 @@ def results_json(job: Job, tasks: list[Task]) -> dict[str, Any]:
     return {
         "job_id": job.id,
         "status": job.status,
-        "completeness": round(counts["completed"] / job.task_count, 6) if job.task_count else 0.0,
+        "completeness": round(counts[TaskStatus.COMPLETED] / job.task_count, 6) if job.task_count else 0.0,
         "cost_usd": cost_usd(job.id),
         "summary": {
             "total": job.task_count,
-            "completed": counts["completed"],
-            "failed": counts["failed"],
-            "cancelled": counts["cancelled"],
+            "completed": counts[TaskStatus.COMPLETED],
+            "failed": counts[TaskStatus.FAILED],
+            "cancelled": counts[TaskStatus.CANCELLED],
             "duration_s": duration(job.started_at or job.created_at, job.finished_at),
             "task_seconds": round(task_seconds, 3),
         },

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 import peewee as pw
 from aiohttp import web
 
+from broker.statuses import TERMINAL_JOB
 from controller.core.db import Store
 from controller.core.errors import ValidationFailed, field_error
 from controller.jobs.models import Job
-from controller.jobs.records import TERMINAL_JOB
 from controller.live.feed import BATCH, EventFeed, FeedEvent, Subscription, read_events
 from controller.live.models import Event
 

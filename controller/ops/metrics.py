@@ -11,7 +11,7 @@ import importlib
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +20,7 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
+from broker.statuses import TERMINAL_TASK, JobStatus, TaskStatus
 from controller.agents.roster import AgentRoster
 from controller.core.models import tuples
 from controller.core.web import Handler
@@ -30,8 +31,6 @@ from controller.ops.probes import BrokerProbe
 
 logger = logging.getLogger(__name__)
 
-JOB_STATUSES = ("planning", "queued", "running", "completed", "partial", "failed", "cancelled")
-TASK_STATUSES = ("queued", "running", "completed", "failed", "cancelled")
 #: Buckets of the task duration histogram, in seconds (a task runs from a second to a day).
 TASK_BUCKETS = (0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 4 * 3600, 24 * 3600)
 #: Tasks whose start the metrics remember until they end (the oldest are forgotten past this).
@@ -109,13 +108,13 @@ class Metrics:
                 continue
             task_id: str = event.data.get("task_id", "")
             status = event.data.get("status")
-            if status == "running":
+            if status == TaskStatus.RUNNING:
                 self._starts[task_id] = event.created_at
                 if len(self._starts) > _STARTS_KEPT:
                     self._starts.popitem(last=False)
                 continue
             started = self._starts.pop(task_id, None)
-            if started is not None and status in ("completed", "failed", "cancelled"):
+            if started is not None and status in TERMINAL_TASK:
                 self.task_duration.labels(status).observe(max(0.0, event.created_at - started))
 
     def render(self) -> bytes:
@@ -171,8 +170,8 @@ class _StateCollector:
         return []  # nothing is read at registration: the database is not open yet
 
     def collect(self) -> Iterator[Metric]:
-        yield from _states("computalot_jobs", "Jobs by status", "status", JOB_STATUSES, count_by(Job.status, Job))
-        yield from _states("computalot_tasks", "Tasks by status", "status", TASK_STATUSES, count_by(Task.status, Task))
+        yield from _states("computalot_jobs", "Jobs by status", "status", JobStatus, count_by(Job.status, Job))
+        yield from _states("computalot_tasks", "Tasks by status", "status", TaskStatus, count_by(Task.status, Task))
         yield from self._queues()
         yield from self._agents()
         yield from self._live()
@@ -217,9 +216,9 @@ class _StateCollector:
         )
 
 
-def _states(name: str, doc: str, label: str, known: tuple[str, ...], counts: dict[str, int]) -> Iterator[Metric]:
+def _states(name: str, doc: str, label: str, known: Iterable[str], counts: dict[str, int]) -> Iterator[Metric]:
     """One gauge per state, every known state present (0 when none)."""
     gauge = GaugeMetricFamily(name, doc, labels=[label])
-    for state in sorted(set(known) | set(counts)):
+    for state in sorted({str(s) for s in known} | set(counts)):
         gauge.add_metric([state], counts.get(state, 0))
     yield gauge

@@ -8,6 +8,7 @@ import time
 import peewee as pw
 from aiohttp import web
 
+from broker.statuses import UNFINISHED_JOB
 from controller.accounts.auth import account_of, require_writer
 from controller.agents.roster import ROSTER
 from controller.billing import accounts, ledger
@@ -17,7 +18,6 @@ from controller.core.errors import Conflict, PayloadTooLarge, ValidationFailed, 
 from controller.core.ids import new_id
 from controller.core.web import SETTINGS, STORE, iso, json_response, not_found, read_json
 from controller.jobs.models import Job
-from controller.jobs.records import ACTIVE_JOB
 from controller.live.models import Event
 from controller.projects.models import Project, Revision
 from controller.projects.publish import prepare_revision, publish_revision
@@ -124,7 +124,7 @@ async def delete_project(request: web.Request) -> web.Response:
     project = own_project(request)
 
     def delete() -> int:
-        active = Job.select().where(Job.project == project.id, Job.status.in_(("planning", *ACTIVE_JOB))).count()
+        active = Job.select().where(Job.project == project.id, Job.status.in_(UNFINISHED_JOB)).count()
         if not active:
             project.delete_instance(recursive=True)
         return active
