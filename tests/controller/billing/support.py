@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import peewee as pw
 
 from broker.messages import TaskResult
+from broker.statuses import UNFINISHED_JOB
 from controller.accounts.auth import create_account
 from controller.accounts.models import Account
 from controller.billing import accounts, holds, ledger, pricing
@@ -19,7 +21,6 @@ from controller.jobs.spec import parse_job_spec
 
 #: UNIX time the attempts of these tests start at (exact in binary, so durations come out whole)
 T0 = 1_000_000.0
-ACTIVE = ("planning", "queued", "running")
 
 
 def new_account(db: pw.Database, credit_micro: int = 0, name: str = "acc") -> Account:
@@ -41,7 +42,8 @@ def job_body(tasks: int = 2, timeout_s: int = 60, max_retries: int = 0) -> dict[
 
 
 def submit(account: Account, body: dict[str, Any]) -> Job:
-    """What `controller.jobs.submit._create` does, inside the caller's transaction: reserve, create, hold."""
+    """What `controller.jobs.submit._create` does, inside the caller's transaction: reserve, create, hold, and
+    check the dependencies of a job with `depends_on`."""
     spec = parse_job_spec(body)
     plan = plan_job(spec)
     price = pricing.price(spec, plan)
@@ -57,9 +59,17 @@ def submit(account: Account, body: dict[str, Any]) -> Job:
         workdir=".",
         profile="cpu-small",
         idempotency_key=None,
+        depends_on=spec.depends_on,
     )
     holds.place(job, price)
+    if spec.depends_on:
+        outcomes.check_dependencies(job, time.time())
     return job
+
+
+def tasks_of(job: Job) -> list[Task]:
+    """A job's tasks in index order."""
+    return list(Task.select().where(Task.job == job.id).order_by(Task.task_index))
 
 
 def claim(task_id: str, attempt: int = 1) -> outcomes.Claim:
@@ -118,12 +128,12 @@ def check_invariants(credited: dict[str, int]) -> None:
         assert balance.ledger_micro >= 0 and balance.available_micro >= 0
     for hold in Hold.select(Hold, Job).join(Job):
         job = hold.job
-        assert (hold.status == "active") == (job.status in ACTIVE), (hold.status, job.status)
+        assert (hold.status == "active") == (job.status in UNFINISHED_JOB), (hold.status, job.status)
         charges = list(LedgerEntry.select().where(LedgerEntry.job == job.id, LedgerEntry.kind == "charge"))
         if hold.status == "settled":
             assert 0 <= hold.charged_micro <= hold.amount_micro
             assert [c.amount_micro for c in charges] == ([-hold.charged_micro] if hold.charged_micro else [])
         else:
             assert charges == []
-    live = Job.select().where(Job.status.in_(ACTIVE))
+    live = Job.select().where(Job.status.in_(UNFINISHED_JOB))
     assert all(Hold.select().where(Hold.job == j.id).exists() for j in live)

@@ -20,14 +20,11 @@ from tests.controller.billing.support import (
     result,
     run_task,
     submit,
+    tasks_of,
 )
 
 RATE = presets.resolve(None).micro_usd_per_hour
 DOLLAR = ledger.MICRO_PER_USD
-
-
-def tasks_of(job: Job) -> list[Task]:
-    return list(Task.select().where(Task.job == job.id).order_by(Task.task_index))
 
 
 def test_a_submit_holds_tasks_times_timeout_times_rate_times_attempts(db: pw.Database) -> None:

@@ -13,13 +13,14 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from broker.messages import TaskResult
+from broker.statuses import UNFINISHED_JOB
 from controller.billing import holds, ledger
 from controller.billing.errors import Shortfall
 from controller.billing.models import Hold
 from controller.jobs import outcomes
 from controller.jobs.models import Job, Task
 from controller.schema import open_database
-from tests.controller.billing.support import ACTIVE, check_invariants, claim, job_body, new_account, result, submit
+from tests.controller.billing.support import check_invariants, claim, job_body, new_account, result, submit
 
 DOLLAR = ledger.MICRO_PER_USD
 
@@ -174,10 +175,11 @@ class MoneyMachine(RuleBasedStateMachine):
     # -- helpers ------------------------------------------------------------------------------------------
 
     def _live_jobs(self) -> list[Job]:
-        return list(Job.select().where(Job.status.in_(ACTIVE)).order_by(Job.created_at))
+        return list(Job.select().where(Job.status.in_(UNFINISHED_JOB)).order_by(Job.created_at))
 
     def _queued(self) -> list[Task]:
-        return list(Task.select().join(Job).where(Task.status == "queued", Job.status.in_(ACTIVE)).order_by(Task.id))
+        queued = Task.select().join(Job).where(Task.status == "queued", Job.status.in_(UNFINISHED_JOB))
+        return list(queued.order_by(Task.id))
 
     def _running(self) -> list[Task]:
         # ordered by creation, not by (random) id, so that hypothesis can replay a sequence
