@@ -179,7 +179,8 @@ class MoneyMachine(RuleBasedStateMachine):
 
     def _queued(self) -> list[Task]:
         queued = Task.select().join(Job).where(Task.status == "queued", Job.status.in_(UNFINISHED_JOB))
-        return list(queued.order_by(Task.id))
+        # ordered by creation, not by (random) id, so that hypothesis can replay a sequence
+        return list(queued.order_by(Job.created_at, Task.task_index))
 
     def _running(self) -> list[Task]:
         # ordered by creation, not by (random) id, so that hypothesis can replay a sequence
