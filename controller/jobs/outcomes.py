@@ -98,9 +98,16 @@ class Applied:
 
 
 def apply_result(result: TaskResult) -> Applied | None:
-    """Apply one task result exactly once per (task, attempt); duplicates and stale attempts are ignored."""
+    """Apply one task result exactly once per (task, attempt) of a claimed attempt.
+
+    Duplicates, stale attempts and attempts nobody claimed are ignored (and logged): raising would only make the
+    broker redeliver a message that can never apply.
+    """
     task = Task.select(Task, Job).join(Job).where(Task.id == result.task_id).first()
     if task is None or task.attempt != result.attempt or task.status in TERMINAL_TASK:
+        return None
+    if task.status == TaskStatus.QUEUED:
+        logger.warning("task=%s attempt=%s: result for an attempt nobody claimed, ignored", task.id, task.attempt)
         return None
     job = task.job
     now = time.time()
