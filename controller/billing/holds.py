@@ -14,6 +14,8 @@ from __future__ import annotations
 import logging
 import time
 
+import peewee as pw
+
 from broker.messages import TaskResult
 from broker.statuses import TERMINAL_JOB, TaskStatus
 from controller.billing import accounts, ledger
@@ -111,6 +113,14 @@ def cost_micro(job_id: str) -> int | None:
     if hold.status == "settled":
         return hold.charged_micro
     return ledger.settle(hold.amount_micro, hold.used_ms, hold.rate_micro_usd_per_hour).charged
+
+
+def totals_micro() -> tuple[int, int]:
+    """Micro-dollars held by active holds, and charged by settled ones, over every account."""
+    held = Hold.select(pw.fn.SUM(Hold.amount_micro)).where(Hold.status == "active").scalar()
+    settled = Hold.select(pw.fn.SUM(Hold.charged_micro)).where(Hold.status == "settled").scalar()
+    # int(): PostgreSQL sums a BIGINT into a NUMERIC, which arrives as a Decimal.
+    return int(held or 0), int(settled or 0)
 
 
 def _timeout_s(job: Job) -> int:

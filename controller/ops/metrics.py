@@ -7,7 +7,6 @@ time from the database, the broker and the agent roster, so they are never stale
 
 from __future__ import annotations
 
-import importlib
 import logging
 import time
 from collections import OrderedDict
@@ -22,6 +21,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 
 from broker.statuses import TERMINAL_TASK, JobStatus, TaskStatus
 from controller.agents.roster import AgentRoster
+from controller.billing import holds, ledger
 from controller.core.models import tuples
 from controller.core.web import Handler
 from controller.jobs.models import Job, Task
@@ -38,30 +38,9 @@ _STARTS_KEPT = 100_000
 
 
 def billing_totals() -> dict[str, float]:
-    """Money held for unfinished jobs and settled so far, in USD; zeros while the platform has no billing.
-
-    The hook: `controller.billing.metrics_totals() -> {"held_usd": float, "settled_usd": float}` when the
-    billing package defines it; else the sums of active hold amounts and settled hold charges read from
-    `controller.billing.models.Hold`. It runs on a scrape thread; a missing module, table or column, or any
-    error, reads 0 (logged at debug level).
-    """
-    zeros = {"held_usd": 0.0, "settled_usd": 0.0}
-    try:
-        billing = importlib.import_module("controller.billing")
-        totals = getattr(billing, "metrics_totals", None) or _hold_totals
-        found = totals()
-        return {key: float(found.get(key) or 0.0) for key in zeros}
-    except Exception:
-        logger.debug("billing totals unavailable", exc_info=True)
-        return zeros
-
-
-def _hold_totals() -> dict[str, float]:
-    from controller.billing.models import Hold
-
-    held = Hold.select(pw.fn.SUM(Hold.amount_micro)).where(Hold.status == "active").scalar() or 0
-    settled = Hold.select(pw.fn.SUM(Hold.charged_micro)).where(Hold.status == "settled").scalar() or 0
-    return {"held_usd": held / 1e6, "settled_usd": settled / 1e6}
+    """Money held for unfinished jobs and settled so far, in USD (reads the database: call it off the event loop)."""
+    held, settled = holds.totals_micro()
+    return {"held_usd": ledger.usd(held), "settled_usd": ledger.usd(settled)}
 
 
 def count_by(column: pw.Field, model: type[pw.Model]) -> dict[str, int]:

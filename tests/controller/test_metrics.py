@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import peewee as pw
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -13,12 +15,17 @@ from broker.messages import AgentHeartbeat, Capabilities
 from controller.accounts.auth import create_account, issue_key
 from controller.agents.roster import ROSTER
 from controller.app import create_app
+from controller.billing import ledger
+from controller.billing.models import Hold
 from controller.core.ids import new_id
 from controller.core.settings import Settings
 from controller.core.web import STORE
-from controller.jobs.models import Job
+from controller.jobs import outcomes
+from controller.jobs.models import Job, Task
 from controller.live.feed import FeedEvent
 from controller.ops.metrics import METRICS, Metrics, billing_totals
+from controller.schema import open_database
+from tests.controller.billing.support import claim, job_body, new_account, result, submit
 
 METRICS_TOKEN = "scrape-secret-0123456789"
 #: A header that makes a loopback request look as if a proxy forwarded it from elsewhere.
@@ -174,6 +181,40 @@ def test_task_durations_are_observed_from_running_to_terminal_task_events() -> N
     found = samples(text)
     assert found[("computalot_task_duration_seconds_count", (("status", "completed"),))] == 1
     assert found[("computalot_task_duration_seconds_sum", (("status", "completed"),))] == 3.0
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[pw.Database]:
+    url = f"sqlite:///{tmp_path / 'm.db'}" if request.param == "sqlite" else request.getfixturevalue("postgres_db_url")
+    database = open_database(url)
+    yield database
+    database.close()
+
+
+def test_the_billing_gauges_follow_money_held_and_settled_on_every_database(any_db: pw.Database) -> None:
+    # Given a one-task job whose hold was placed
+    account = new_account(any_db, 10**9)
+    with any_db.atomic():
+        job = submit(account, job_body(tasks=1))
+    hold = Hold.get(Hold.job == job.id)
+    metrics = Metrics()
+
+    # When metrics are scraped, then the hold is counted as held
+    found = samples(metrics.render().decode())
+    assert found[("computalot_billing_held_usd", ())] == ledger.usd(hold.amount_micro) > 0
+    assert found[("computalot_billing_settled_usd", ())] == 0
+
+    # When the task completes and the job is settled
+    task = Task.get(Task.job == job.id)
+    with any_db.atomic():
+        claim(task.id)
+        outcomes.apply_result(result(Task.get_by_id(task.id)))
+
+    # Then nothing is held any more and the charge is counted as settled
+    charged = Hold.get_by_id(hold.id).charged_micro
+    found = samples(metrics.render().decode())
+    assert found[("computalot_billing_held_usd", ())] == 0
+    assert found[("computalot_billing_settled_usd", ())] == ledger.usd(charged) > 0
 
 
 def test_each_app_has_its_own_registry(tmp_path: Path) -> None:
