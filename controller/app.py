@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 
@@ -10,7 +9,6 @@ import dramatiq
 from aiohttp import web
 
 from broker.connection import connect, is_memory
-from broker.statuses import ACTIVE_JOB
 from controller.accounts import routes as account
 from controller.accounts.auth import ACCOUNT, resolve_token
 from controller.admin import routes as admin_routes
@@ -25,13 +23,13 @@ from controller.artifacts import signed_routes as artifact_uploads
 from controller.artifacts.lifecycle import artifacts_ctx
 from controller.billing import routes as billing_routes
 from controller.core.db import Store
+from controller.core.hooks import HOOKS, HookEmitter
 from controller.core.settings import Settings
 from controller.core.web import BROKER, SETTINGS, STORE, Handler, error_middleware
 from controller.docs import downloads
 from controller.docs import routes as docs
 from controller.feedback import routes as feedback_routes
 from controller.identity import routes as identity_routes
-from controller.jobs import outcomes
 from controller.jobs import routes as job_routes
 from controller.jobs.callbacks import CallbackSender
 from controller.jobs.dispatcher import DISPATCHER, Dispatcher, requeue_all_unfinished
@@ -80,6 +78,7 @@ def create_app(settings: Settings, *, broker: dramatiq.Broker | None = None) -> 
         middlewares=[metrics_middleware, error_middleware, auth_middleware], client_max_size=settings.max_push_bytes
     )
     app[SETTINGS], app[METRICS] = settings, Metrics()
+    app[HOOKS] = HookEmitter([app[METRICS]])
     for module in (public, docs, downloads, metrics_routes, streams, job_routes, projects, agent, recipes, account):
         app.add_routes(module.routes)
     for module in (artifacts, artifact_multipart, artifact_uploads, agent_artifacts):
@@ -92,13 +91,18 @@ def create_app(settings: Settings, *, broker: dramatiq.Broker | None = None) -> 
     for module in (billing_routes, identity_routes, feedback_routes):
         module.setup(app)  # billing's startup settlement sweep runs after _database
     app.add_routes(admin_routes.routes)
+    app.on_startup.append(_started)  # after every cleanup_ctx above has started
     return app
+
+
+async def _started(app: web.Application) -> None:
+    app[HOOKS].after_startup(app)
 
 
 async def _database(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    store = Store(open_database(settings.effective_database_url, migrate=settings.auto_migrate))
+    store = Store(open_database(settings.effective_database_url, migrate=settings.auto_migrate), app[HOOKS])
     app[STORE] = store
     yield
     store.close()
@@ -133,18 +137,12 @@ async def _runtime(app: web.Application) -> AsyncIterator[None]:
         # The in-process broker forgot everything it held: send every unfinished attempt again.
         requeued = await store.write(requeue_all_unfinished)
         logger.info("in-process broker: %d unfinished tasks will be re-sent", requeued)
-    loop = asyncio.get_running_loop()
-
-    def on_applied(applied: outcomes.Applied) -> None:
-        # A retry, a reduce task or released dependents may be due (wakes coalesce into one pass).
-        loop.call_soon_threadsafe(dispatcher.wake)
-        if applied.job_status not in ACTIVE_JOB:
-            loop.call_soon_threadsafe(callbacks.wake)
-
     hub.start()
     dispatcher.start()
     callbacks.start()
-    worker = start_results_worker(broker, store, on_applied)
+    app[HOOKS].add(dispatcher)  # woken after each applied result
+    app[HOOKS].add(callbacks)  # woken when a result ended its job
+    worker = start_results_worker(broker, store, app[HOOKS])
     reaper = Reaper(store, roster, dispatcher)
     reaper.start()
     yield

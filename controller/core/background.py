@@ -17,6 +17,7 @@ class BackgroundLoop:
     def __init__(self) -> None:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._event_loop: asyncio.AbstractEventLoop | None = None
 
     async def run_once(self) -> bool:
         """One round of work; True when more is waiting."""
@@ -25,7 +26,15 @@ class BackgroundLoop:
     def wake(self) -> None:
         self._wake.set()
 
+    def wake_threadsafe(self) -> None:
+        """`wake()` from any thread (a hook on the writer or results thread); nothing before `start()`."""
+        loop = self._event_loop
+        if loop is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):  # the loop closed between the check and the call
+                loop.call_soon_threadsafe(self.wake)
+
     def start(self) -> None:
+        self._event_loop = asyncio.get_running_loop()
         self._task = asyncio.create_task(self._loop(), name=type(self).__name__)
 
     async def stop(self) -> None:

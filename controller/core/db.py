@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import peewee as pw
 from playhouse.db_url import connect as connect_url
 
+from controller.core.hooks import HookEmitter
 from controller.core.models import database
 from controller.core.settings import ConfigError
 
@@ -52,23 +53,16 @@ def connect(url: str) -> pw.Database:
 class Store:
     """Runs writes on one dedicated thread, each inside a transaction."""
 
-    def __init__(self, db: pw.Database) -> None:
+    def __init__(self, db: pw.Database, hooks: HookEmitter | None = None) -> None:
         self.db = db
+        #: told `after_commit` on the writer thread after every committed write (the app's hooks)
+        self.hooks = hooks if hooks is not None else HookEmitter()
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="db-writer")
-        self._on_commit: list[Callable[[], None]] = []
-
-    def add_commit_listener(self, listener: Callable[[], None]) -> None:
-        """Call `listener()` on the writer thread after every committed write (it must be quick and not raise)."""
-        self._on_commit.append(listener)
 
     def _run(self, fn: Callable[..., T], *args: Any) -> T:
         with self.db.atomic():
             result = fn(*args)
-        for listener in self._on_commit:
-            try:
-                listener()
-            except Exception:
-                logger.exception("commit listener %r failed", listener)
+        self.hooks.after_commit()
         return result
 
     async def write(self, fn: Callable[..., T], *args: Any) -> T:

@@ -14,14 +14,20 @@ import json
 import logging
 import socket
 import time
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import httpx
 
+from broker.statuses import ACTIVE_JOB
 from controller.accounts.models import Account
 from controller.core.background import BackgroundLoop
 from controller.core.db import Store
+from controller.core.hooks import Hooks
 from controller.jobs.models import Callback, Job
+
+if TYPE_CHECKING:
+    from controller.jobs.outcomes import Applied
 
 logger = logging.getLogger(__name__)
 
@@ -86,7 +92,7 @@ def _record(callback_id: int, delivered: bool, error: str | None, final: bool = 
     callback.save()
 
 
-class CallbackSender(BackgroundLoop):
+class CallbackSender(BackgroundLoop, Hooks):
     """Delivers due callbacks every second (or when woken)."""
 
     def __init__(self, store: Store, allow_private: bool, timeout_s: float = 10.0) -> None:
@@ -98,6 +104,11 @@ class CallbackSender(BackgroundLoop):
     async def stop(self) -> None:
         await super().stop()
         await self._http.aclose()
+
+    def after_applied(self, applied: Applied) -> None:
+        """Hook: a job that just ended has its callback row written; deliver it now rather than next second."""
+        if applied.job_status not in ACTIVE_JOB:
+            self.wake_threadsafe()
 
     async def run_once(self) -> bool:
         due = await self.store.read(_due, time.time(), 50)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
 
 import dramatiq
 import peewee as pw
@@ -21,9 +22,13 @@ from broker.statuses import ACTIVE_JOB, UNFINISHED_TASK, TaskStatus
 from broker.transport import send_task
 from controller.core.background import BackgroundLoop
 from controller.core.db import Store
+from controller.core.hooks import Hooks
 from controller.jobs.models import Job, Task
 from controller.jobs.planning import Plan
 from controller.jobs.spec import plan_of, spec_of
+
+if TYPE_CHECKING:
+    from controller.jobs.outcomes import Applied
 
 logger = logging.getLogger(__name__)
 
@@ -97,7 +102,7 @@ def send_batch(broker: dramatiq.Broker, batch: list[tuple[TaskMessage, str, str]
         send_task(broker, message, queue, priority)
 
 
-class Dispatcher(BackgroundLoop):
+class Dispatcher(BackgroundLoop, Hooks):
     """Sends pending task attempts to the broker whenever woken, and every second regardless."""
 
     def __init__(self, store: Store, broker: dramatiq.Broker) -> None:
@@ -110,6 +115,10 @@ class Dispatcher(BackgroundLoop):
     async def stop(self) -> None:
         await super().stop()
         self._sender.shutdown(wait=True)
+
+    def after_applied(self, applied: Applied) -> None:
+        """Hook: a retry, a reduce task or released dependents may be due (wakes coalesce into one pass)."""
+        self.wake_threadsafe()
 
     async def run_once(self) -> bool:
         return await self.dispatch_once() == BATCH

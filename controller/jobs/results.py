@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from typing import Any
 
 import dramatiq
@@ -11,18 +10,18 @@ import dramatiq
 from broker.queues import APPLY_RESULT, RESULTS_QUEUE
 from broker.transport import result_from_args
 from controller.core.db import Store
+from controller.core.hooks import HookEmitter
 from controller.jobs import outcomes
 
 logger = logging.getLogger(__name__)
 
 
-def start_results_worker(
-    broker: dramatiq.Broker, store: Store, on_applied: Callable[[outcomes.Applied], None]
-) -> dramatiq.Worker:
+def start_results_worker(broker: dramatiq.Broker, store: Store, hooks: HookEmitter) -> dramatiq.Worker:
     """Declare the `apply_result` actor on `broker` and start a worker consuming only the results queue.
 
     A result is acknowledged only after its transaction committed; if the database is
-    unreachable the actor raises and Dramatiq redelivers it later.
+    unreachable the actor raises and Dramatiq redelivers it later. `hooks` are told `after_applied`
+    on the worker's thread (the emitter logs a hook's failure, so it never turns into a redelivery).
     """
 
     def apply_result(data: dict[str, Any]) -> None:
@@ -37,7 +36,7 @@ def start_results_worker(
             applied is not None,
         )
         if applied is not None:
-            on_applied(applied)
+            hooks.after_applied(applied)
 
     if APPLY_RESULT not in broker.actors:
         dramatiq.actor(

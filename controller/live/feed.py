@@ -1,10 +1,10 @@
 """The live event feed: new rows of the event log, read once after each commit and handed to whoever listens.
 
-The database is the source of truth. Every write transaction wakes the feed (a commit listener on the
-writer thread, `loop.call_soon_threadsafe`); the feed then reads the events after its cursor in id order,
-pushes each to the subscriptions that match it (SSE streams) and hands every batch to its listeners
-(the ZeroMQ publisher, metrics). A subscription that falls behind is marked overflowed and its stream
-re-reads the database from its last id, so nothing is lost, only delayed.
+The database is the source of truth. Every write transaction wakes the feed (its `after_commit` hook on
+the writer thread, `loop.call_soon_threadsafe`); the feed then reads the events after its cursor in id
+order, pushes each to the subscriptions that match it (SSE streams) and hands every batch to the app's
+hooks (`after_events`: the ZeroMQ publisher, metrics). A subscription that falls behind is marked
+overflowed and its stream re-reads the database from its last id, so nothing is lost, only delayed.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import peewee as pw
 
 from controller.core.background import wait_or_timeout
 from controller.core.db import Store
+from controller.core.hooks import HookEmitter, Hooks
 from controller.core.web import iso
 from controller.live.models import Event
 
@@ -111,15 +112,19 @@ class Subscription:
         return events
 
 
-class EventFeed:
-    """Reads new events after each commit and fans them out; one per controller process."""
+class EventFeed(Hooks):
+    """Reads new events after each commit and fans them out; one per controller process.
 
-    def __init__(self, store: Store, batch: int = BATCH, poll_s: float = POLL_S) -> None:
+    `hooks` are told `after_events` with every batch; the feed adds itself to them on start, to be woken
+    `after_commit` (pass the emitter the store was built with).
+    """
+
+    def __init__(self, store: Store, hooks: HookEmitter, batch: int = BATCH, poll_s: float = POLL_S) -> None:
         self.store = store
+        self.hooks = hooks
         self.batch = batch
         self.poll_s = poll_s
         self.cursor = 0
-        self._listeners: list[Callable[[list[FeedEvent]], None]] = []
         self._by_job: dict[str, set[Subscription]] = {}
         self._by_project: dict[str, set[Subscription]] = {}
         self._wake = asyncio.Event()
@@ -130,15 +135,11 @@ class EventFeed:
     def running(self) -> bool:
         return self._task is not None and not self._task.done()
 
-    def add_listener(self, listener: Callable[[list[FeedEvent]], None]) -> None:
-        """Call `listener(events)` with every batch of new events, in order (it must not block)."""
-        self._listeners.append(listener)
-
     async def start(self) -> None:
         """Start after the newest event: history is for streams to replay, not to publish again."""
         self._loop = asyncio.get_running_loop()
         self.cursor = await self.store.read(last_event_id)
-        self.store.add_commit_listener(self.wake_threadsafe)
+        self.hooks.add(self)
         self._task = asyncio.create_task(self._run())
 
     async def stop(self) -> None:
@@ -153,6 +154,10 @@ class EventFeed:
         for subs in (*self._by_job.values(), *self._by_project.values()):
             for sub in subs:
                 sub.close()
+
+    def after_commit(self) -> None:
+        """Hook: a write committed, so new events may be waiting."""
+        self.wake_threadsafe()
 
     def wake_threadsafe(self) -> None:
         """Ask for a read soon; safe from any thread (the writer thread calls it after each commit)."""
@@ -218,8 +223,4 @@ class EventFeed:
             for sub in subs:
                 if sub.match(event):
                     sub.push(event)
-        for listener in self._listeners:
-            try:
-                listener(events)
-            except Exception:
-                logger.exception("event listener %r failed", listener)
+        self.hooks.after_events(events)

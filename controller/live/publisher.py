@@ -15,6 +15,7 @@ import logging
 import msgpack
 import zmq
 
+from controller.core.hooks import Hooks
 from controller.live.feed import FeedEvent
 
 logger = logging.getLogger(__name__)
@@ -33,7 +34,7 @@ def encode_event(event: FeedEvent) -> bytes:
     return msgpack.packb(event.public(), use_bin_type=True)
 
 
-class EventPublisher:
+class EventPublisher(Hooks):
     """The PUB socket; `publish` never blocks (it runs on the event loop)."""
 
     def __init__(self, host: str, port: int) -> None:
@@ -48,6 +49,10 @@ class EventPublisher:
         self.endpoint = f"tcp://{host}:{port}"
         self.published = 0
         self.dropped = 0
+
+    def after_events(self, events: list[FeedEvent]) -> None:
+        """Hook: publish each new batch of the feed."""
+        self.publish(events)
 
     def publish(self, events: list[FeedEvent]) -> None:
         for event in events:

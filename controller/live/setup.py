@@ -1,4 +1,4 @@
-"""Wiring of the live side of a controller: event feed, ZeroMQ publisher, broker probe and metrics sources."""
+"""Wiring of the live side of a controller: event feed, ZeroMQ publisher and broker probe."""
 
 from __future__ import annotations
 
@@ -7,11 +7,10 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from controller.agents.roster import ROSTER
+from controller.core.hooks import HOOKS
 from controller.core.web import BROKER, SETTINGS, STORE
 from controller.live.feed import EventFeed
 from controller.live.publisher import EventPublisher
-from controller.ops.metrics import METRICS
 from controller.ops.probes import BrokerProbe
 
 logger = logging.getLogger(__name__)
@@ -29,15 +28,10 @@ def setup(app: web.Application) -> None:
 
 async def _live(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
-    feed = EventFeed(app[STORE])
+    feed = EventFeed(app[STORE], app[HOOKS])
     publisher = EventPublisher(settings.zmq_publish_host, settings.zmq_publish_port)
     probe = BrokerProbe(app[BROKER])
-    feed.add_listener(publisher.publish)
-    metrics = app.get(METRICS)
-    if metrics is not None:
-        feed.add_listener(metrics.observe_events)
-        metrics.sources.feed, metrics.sources.publisher, metrics.sources.probe = feed, publisher, probe
-        metrics.sources.agents = app.get(ROSTER)
+    app[HOOKS].add(publisher)
     await feed.start()
     app[FEED], app[PUBLISHER], app[PROBE] = feed, publisher, probe
     logger.info("publishing events on %s", publisher.endpoint)

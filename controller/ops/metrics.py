@@ -20,13 +20,15 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from broker.statuses import TERMINAL_TASK, JobStatus, TaskStatus
-from controller.agents.roster import AgentRoster
+from controller.agents.roster import ROSTER, AgentRoster
 from controller.billing import holds, ledger
+from controller.core.hooks import Hooks
 from controller.core.models import tuples
 from controller.core.web import Handler
 from controller.jobs.models import Job, Task
 from controller.live.feed import EventFeed, FeedEvent
 from controller.live.publisher import EventPublisher
+from controller.live.setup import FEED, PROBE, PUBLISHER
 from controller.ops.probes import BrokerProbe
 
 logger = logging.getLogger(__name__)
@@ -49,11 +51,14 @@ def count_by(column: pw.Field, model: type[pw.Model]) -> dict[str, int]:
     return {value: n for value, n in tuples(rows)}
 
 
-class Metrics:
-    """The app's registry: request and task histograms, and a collector of states read at scrape time."""
+class Metrics(Hooks):
+    """The app's registry: request and task histograms, and a collector of states read at scrape time.
+
+    A hook: it learns the running parts it reads `after_startup` and times tasks `after_events`.
+    """
 
     def __init__(self) -> None:
-        #: what the scrape reads, attached once the app runs (see `attach`)
+        #: what the scrape reads, filled in once the app runs (`after_startup`)
         self.sources = Sources()
         self.registry = CollectorRegistry()
         self.requests = Counter(
@@ -80,8 +85,17 @@ class Metrics:
         if seconds is not None:
             self.latency.labels(method, route).observe(seconds)
 
+    def after_startup(self, app: web.Application) -> None:
+        """Hook: read the app's live parts at each scrape (those it runs without stay None and read 0)."""
+        self.sources.probe, self.sources.agents = app.get(PROBE), app.get(ROSTER)
+        self.sources.feed, self.sources.publisher = app.get(FEED), app.get(PUBLISHER)
+
+    def after_events(self, events: list[FeedEvent]) -> None:
+        """Hook: time the task attempts of each new batch of events."""
+        self.observe_events(events)
+
     def observe_events(self, events: list[FeedEvent]) -> None:
-        """Feed listener: time task attempts from their `running` event to their terminal one."""
+        """Time task attempts from their `running` event to their terminal one."""
         for event in events:
             if event.kind != "task":
                 continue
