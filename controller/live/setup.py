@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from controller.agents.roster import ROSTER
 from controller.core.web import BROKER, SETTINGS, STORE
 from controller.live.feed import EventFeed
 from controller.live.publisher import EventPublisher
@@ -37,7 +36,6 @@ async def _live(app: web.Application) -> AsyncIterator[None]:
     if metrics is not None:
         feed.add_listener(metrics.observe_events)
         metrics.sources.feed, metrics.sources.publisher, metrics.sources.probe = feed, publisher, probe
-        metrics.sources.agents = app.get(ROSTER)
     await feed.start()
     app[FEED], app[PUBLISHER], app[PROBE] = feed, publisher, probe
     logger.info("publishing events on %s", publisher.endpoint)

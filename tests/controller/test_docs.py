@@ -45,7 +45,7 @@ def with_docs_routes(app: web.Application) -> web.Application:
 
 @pytest.fixture
 async def client(aiohttp_client: Any, tmp_path: Path) -> Any:
-    return await aiohttp_client(with_docs_routes(create_app(Settings(data_dir=tmp_path))))
+    return await aiohttp_client(with_docs_routes(create_app(Settings(data_dir=tmp_path), background=False)))
 
 
 def app_routes(app: web.Application) -> set[tuple[str, str]]:
