@@ -15,7 +15,7 @@ from controller.docs.downloads import openapi, sdk_package
 from controller.docs.routes import ENDPOINTS
 from controller.docs.sdk_wheel import EXTRAS, REQUIRES, wheel_name
 
-SDK = Path(__file__).resolve().parents[2] / "sdk"
+SDK = Path(__file__).resolve().parents[3] / "sdk"
 
 
 async def test_the_served_wheel_installs_and_its_cli_runs(aiohttp_client, tmp_path: Path):

@@ -18,7 +18,7 @@ from controller.core.settings import Settings
 from controller.docs import routes as docs
 from controller.jobs import spec as jobspec
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 #: Every served document and the content type it must answer with.
 DOC_TYPES = {
