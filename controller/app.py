@@ -72,8 +72,15 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     return await handler(request)
 
 
-def create_app(settings: Settings, *, broker: dramatiq.Broker | None = None) -> web.Application:
-    """Build the controller. Pass `broker` to share an in-process broker with an embedded agent."""
+def create_app(
+    settings: Settings, *, broker: dramatiq.Broker | None = None, background: bool = True
+) -> web.Application:
+    """Build the controller. Pass `broker` to share an in-process broker with an embedded agent.
+
+    `background=False` (route tests) starts the database, broker connection, artifacts and every route, but no
+    agent hub, dispatcher, results worker, callback sender, reaper or live feed: the roster is empty, submitted
+    attempts stay pending until `app[DISPATCHER].dispatch_once()`, and the hub and live routes answer 503.
+    """
     app = web.Application(
         middlewares=[metrics_middleware, error_middleware, auth_middleware], client_max_size=settings.max_push_bytes
     )
@@ -86,8 +93,9 @@ def create_app(settings: Settings, *, broker: dramatiq.Broker | None = None) -> 
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(artifacts_ctx)
     app.cleanup_ctx.append(_broker(broker))
-    app.cleanup_ctx.append(_runtime)
-    live.setup(app)
+    app.cleanup_ctx.append(_runtime if background else _idle_runtime)
+    if background:
+        live.setup(app)
     for module in (billing_routes, identity_routes, feedback_routes):
         module.setup(app)  # billing's startup settlement sweep runs after _database
     app.add_routes(admin_routes.routes)
@@ -116,6 +124,14 @@ def _broker(shared: dramatiq.Broker | None) -> Callable[[web.Application], Async
             app[BROKER].close()
 
     return ctx
+
+
+async def _idle_runtime(app: web.Application) -> AsyncIterator[None]:
+    """The roster (empty) and a dispatcher that only sends when called: nothing runs in the background."""
+    dispatcher = Dispatcher(app[STORE], app[BROKER])
+    app[ROSTER], app[DISPATCHER] = AgentRoster(app[SETTINGS].agent_ttl_s), dispatcher
+    yield
+    await dispatcher.stop()
 
 
 async def _runtime(app: web.Application) -> AsyncIterator[None]:

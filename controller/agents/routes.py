@@ -10,7 +10,7 @@ from controller.accounts.auth import account_of, require_admin
 from controller.agents.hub import HUB
 from controller.agents.roster import ROSTER
 from controller.core.errors import ValidationFailed, field_error
-from controller.core.web import SETTINGS, STORE, json_response, not_found, read_json
+from controller.core.web import SETTINGS, STORE, json_response, not_found, read_json, running
 from controller.jobs import outcomes
 from controller.projects.publish import revision_path
 
@@ -22,7 +22,7 @@ _HASH_RE = re.compile(r"^[0-9a-f]{64}$")
 @routes.get("/api/v1/agent/config")
 async def agent_config(request: web.Request) -> web.Response:
     require_admin(account_of(request))
-    hub = request.app[HUB]
+    hub = running(request.app, HUB, "the agent hub")
     return json_response({"events_endpoint": hub.events_endpoint, "control_endpoint": hub.control_endpoint})
 
 

@@ -6,13 +6,21 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import dramatiq
 from aiohttp import web
 
 from controller.core.db import Store
-from controller.core.errors import BadRequest, ComputalotError, NotFound, PayloadTooLarge, ValidationFailed, field_error
+from controller.core.errors import (
+    BadRequest,
+    ComputalotError,
+    NotFound,
+    NotReady,
+    PayloadTooLarge,
+    ValidationFailed,
+    field_error,
+)
 from controller.core.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -22,6 +30,15 @@ STORE = web.AppKey("store", Store)
 BROKER = web.AppKey("broker", dramatiq.Broker)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+T = TypeVar("T")
+
+
+def running(app: web.Application, key: web.AppKey[T], what: str) -> T:
+    """`app[key]`; NotReady when the app was built without its background loops (`create_app(background=False)`)."""
+    if key not in app:
+        raise NotReady(f"{what} is not running in this controller")
+    return app[key]
 
 
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:

@@ -31,7 +31,7 @@ def doc_text(name: str) -> str:
 
 
 #: Every client-facing route: (method, path as the router spells it, needs a token, summary).
-#: Agent-internal routes under /api/v1/agent/ are left out. tests/controller/test_docs.py checks this list
+#: Agent-internal routes under /api/v1/agent/ are left out. tests/controller/docs/test_docs.py checks this list
 #: against the app's router both ways, and against the endpoint table of llms.txt.
 ENDPOINTS: tuple[tuple[str, str, bool, str], ...] = (
     ("GET", "/health", False, "Liveness probe"),

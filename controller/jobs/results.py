@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 import dramatiq
+from dramatiq.brokers.stub import StubBroker
 
 from broker.queues import APPLY_RESULT, RESULTS_QUEUE
 from broker.transport import result_from_args
@@ -14,6 +15,10 @@ from controller.core.hooks import HookEmitter
 from controller.jobs import outcomes
 
 logger = logging.getLogger(__name__)
+
+#: How long the worker's threads wait for a message before checking whether to stop, in ms (stopping takes up to
+#: twice this). The in-process broker only polls a local queue, so it checks often and stops in a blink.
+POLL_MS, MEMORY_POLL_MS = 200, 50
 
 
 def start_results_worker(broker: dramatiq.Broker, store: Store, hooks: HookEmitter) -> dramatiq.Worker:
@@ -49,6 +54,7 @@ def start_results_worker(broker: dramatiq.Broker, store: Store, hooks: HookEmitt
         )(apply_result)
     else:  # a second app on the same in-process broker (tests): rebind the implementation
         broker.actors[APPLY_RESULT].fn = apply_result
-    worker = dramatiq.Worker(broker, queues={RESULTS_QUEUE}, worker_threads=2, worker_timeout=200)
+    poll_ms = MEMORY_POLL_MS if isinstance(broker, StubBroker) else POLL_MS
+    worker = dramatiq.Worker(broker, queues={RESULTS_QUEUE}, worker_threads=2, worker_timeout=poll_ms)
     worker.start()
     return worker

@@ -6,7 +6,7 @@ from aiohttp import web
 
 from controller.accounts.auth import account_of
 from controller.core.errors import NotFound, ValidationFailed, field_error
-from controller.core.web import SETTINGS, STORE, json_response
+from controller.core.web import SETTINGS, STORE, json_response, running
 from controller.jobs.models import Job
 from controller.jobs.routes import own_job
 from controller.live import sse
@@ -21,7 +21,7 @@ MAX_WATCH = 100
 
 async def _serve(request: web.Request, scope: sse.Scope) -> web.StreamResponse:
     app = request.app
-    stream = sse.Stream(request, scope, app[FEED], app[STORE], app[SETTINGS].sse_heartbeat_s)
+    stream = sse.Stream(request, scope, running(app, FEED, "the event feed"), app[STORE], app[SETTINGS].sse_heartbeat_s)
     return await stream.serve()
 
 
@@ -65,7 +65,7 @@ async def stream_endpoint(request: web.Request) -> web.Response:
     account = account_of(request)
     return json_response(
         {
-            "endpoint": request.app[PUBLISHER].endpoint,
+            "endpoint": running(request.app, PUBLISHER, "the event publisher").endpoint,
             "account_id": account.id,
             "topic": f"{account.id}/",
             "format": "msgpack",

@@ -59,15 +59,17 @@ ApiFactory = Callable[..., Awaitable[Api]]
 
 @pytest.fixture
 def make_api(aiohttp_client: Any, tmp_path: Path) -> ApiFactory:
-    """Start a controller with `Settings(data_dir=tmp_path, **settings)`."""
+    """Start a controller with `Settings(data_dir=tmp_path, **settings)`, without its background loops unless
+    `background=True` (see `create_app`: tasks stay pending, nothing is dispatched or reaped)."""
 
-    async def make(**settings: Any) -> Api:
-        return Api(await aiohttp_client(create_app(Settings(data_dir=tmp_path, **settings))))
+    async def make(*, background: bool = False, **settings: Any) -> Api:
+        app = create_app(Settings(data_dir=tmp_path, **settings), background=background)
+        return Api(await aiohttp_client(app))
 
     return make
 
 
 @pytest.fixture
 async def api(make_api: ApiFactory) -> Api:
-    """A controller with default settings (SQLite, memory broker, local x402 facilitator)."""
+    """A controller with default settings (SQLite, memory broker, local x402 facilitator) and no background loops."""
     return await make_api()

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from controller.admin.cli import main
-from tests.controller.api_support import Api, api, make_api  # noqa: F401  (fixtures)
+from tests.controller.api_support import Api
 
 
 @dataclass
@@ -36,6 +36,6 @@ class AdminCli:
 
 
 @pytest.fixture
-async def admin_cli(api: Api, tmp_path: Path) -> AdminCli:  # noqa: F811  (the fixture imported above)
+async def admin_cli(api: Api, tmp_path: Path) -> AdminCli:
     """The admin command against `api`, with a fresh admin account's key."""
     return AdminCli(api, tmp_path / "cli", await api.token("admin", name="root"))

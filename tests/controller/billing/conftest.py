@@ -7,7 +7,6 @@ import peewee as pw
 import pytest
 
 from controller.schema import open_database
-from tests.controller.api_support import api, make_api  # noqa: F401  (fixtures)
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ from tests.controller.billing.support import check_invariants, job_body, new_acc
 RACERS = 8
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.services)])
 def any_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[pw.Database]:
     url = (
         f"sqlite:///{tmp_path / 'race.db'}" if request.param == "sqlite" else request.getfixturevalue("postgres_db_url")

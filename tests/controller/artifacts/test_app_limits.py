@@ -24,7 +24,9 @@ LIMIT = 1024 * 1024
 
 @pytest.fixture
 async def client(aiohttp_client: Any, tmp_path: Path) -> Any:
-    return await aiohttp_client(create_app(Settings(data_dir=tmp_path, max_artifact_bytes=LIMIT, upload_ttl_s=60)))
+    return await aiohttp_client(
+        create_app(Settings(data_dir=tmp_path, max_artifact_bytes=LIMIT, upload_ttl_s=60), background=False)
+    )
 
 
 @pytest.fixture

@@ -15,12 +15,12 @@ from controller.docs.downloads import openapi, sdk_package
 from controller.docs.routes import ENDPOINTS
 from controller.docs.sdk_wheel import EXTRAS, REQUIRES, wheel_name
 
-SDK = Path(__file__).resolve().parents[2] / "sdk"
+SDK = Path(__file__).resolve().parents[3] / "sdk"
 
 
 async def test_the_served_wheel_installs_and_its_cli_runs(aiohttp_client, tmp_path: Path):
     # Given the controller, and the SDK installed next to it
-    client = await aiohttp_client(create_app(Settings(data_dir=tmp_path / "data")))
+    client = await aiohttp_client(create_app(Settings(data_dir=tmp_path / "data"), background=False))
     _, version = sdk_package()
     # When the wheel is downloaded without a token
     response = await client.get(f"/docs/downloads/{wheel_name(version)}")
@@ -46,7 +46,7 @@ async def test_the_served_wheel_installs_and_its_cli_runs(aiohttp_client, tmp_pa
 
 
 async def test_a_wrong_wheel_name_answers_404_naming_the_right_one(aiohttp_client, tmp_path: Path):
-    client = await aiohttp_client(create_app(Settings(data_dir=tmp_path / "data")))
+    client = await aiohttp_client(create_app(Settings(data_dir=tmp_path / "data"), background=False))
     response = await client.get("/docs/downloads/computalot-0.0.1-py3-none-any.whl")
     body = await response.json()
     assert response.status == 404 and wheel_name(sdk_package()[1]) in body["error"]["recommended_action"]

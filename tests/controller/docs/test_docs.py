@@ -18,7 +18,7 @@ from controller.core.settings import Settings
 from controller.docs import routes as docs
 from controller.jobs import spec as jobspec
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 #: Every served document and the content type it must answer with.
 DOC_TYPES = {
@@ -45,7 +45,7 @@ def with_docs_routes(app: web.Application) -> web.Application:
 
 @pytest.fixture
 async def client(aiohttp_client: Any, tmp_path: Path) -> Any:
-    return await aiohttp_client(with_docs_routes(create_app(Settings(data_dir=tmp_path))))
+    return await aiohttp_client(with_docs_routes(create_app(Settings(data_dir=tmp_path), background=False)))
 
 
 def app_routes(app: web.Application) -> set[tuple[str, str]]:

@@ -1,1 +1,0 @@
-from tests.controller.api_support import api, make_api  # noqa: F401  (fixtures)
