@@ -9,38 +9,38 @@ import dramatiq
 from aiohttp import web
 
 from broker.connection import connect, is_memory
-from controller.accounts import routes as account
+from controller.accounts import routes as accounts_routes
 from controller.accounts.auth import ACCOUNT, resolve_token
 from controller.admin import routes as admin_routes
-from controller.agents import routes as agent
+from controller.agents import routes as agents_routes
 from controller.agents.hub import HUB, Hub
 from controller.agents.reaper import Reaper
 from controller.agents.roster import ROSTER, AgentRoster
-from controller.artifacts import agent_routes as agent_artifacts
-from controller.artifacts import multipart_routes as artifact_multipart
-from controller.artifacts import routes as artifacts
-from controller.artifacts import signed_routes as artifact_uploads
+from controller.artifacts import agent_routes as artifacts_agent_routes
+from controller.artifacts import multipart_routes as artifacts_multipart_routes
+from controller.artifacts import routes as artifacts_routes
+from controller.artifacts import signed_routes as artifacts_signed_routes
 from controller.artifacts.lifecycle import artifacts_ctx
 from controller.billing import routes as billing_routes
 from controller.core.db import Store
 from controller.core.hooks import HOOKS, HookEmitter
 from controller.core.settings import Settings
 from controller.core.web import BROKER, SETTINGS, STORE, Handler, error_middleware
-from controller.docs import downloads
-from controller.docs import routes as docs
+from controller.docs import downloads as docs_downloads
+from controller.docs import routes as docs_routes
 from controller.feedback import routes as feedback_routes
 from controller.identity import routes as identity_routes
-from controller.jobs import routes as job_routes
+from controller.jobs import routes as jobs_routes
 from controller.jobs.callbacks import CallbackSender
 from controller.jobs.dispatcher import DISPATCHER, Dispatcher, requeue_all_unfinished
 from controller.jobs.results import start_results_worker
-from controller.live import routes as streams
+from controller.live import routes as live_routes
 from controller.live import setup as live
-from controller.ops import metrics_routes
-from controller.ops import routes as public
+from controller.ops import metrics_routes as ops_metrics_routes
+from controller.ops import routes as ops_routes
 from controller.ops.metrics import METRICS, Metrics, metrics_middleware
-from controller.projects import routes as projects
-from controller.recipes import routes as recipes
+from controller.projects import routes as projects_routes
+from controller.recipes import routes as recipes_routes
 from controller.schema import open_database
 
 logger = logging.getLogger(__name__)
@@ -53,6 +53,25 @@ PUBLIC_PATHS = frozenset(
 PUBLIC_PREFIXES = ("/api/v1/docs", "/docs/", "/api/v1/auth/")
 PUBLIC_POSTS = frozenset({"/api/v1/feedback"})
 
+#: Route tables added as they are; billing, identity and feedback add theirs in their own `setup(app)`.
+_ROUTE_MODULES = (
+    ops_routes,
+    ops_metrics_routes,
+    docs_routes,
+    docs_downloads,
+    accounts_routes,
+    projects_routes,
+    jobs_routes,
+    live_routes,
+    recipes_routes,
+    agents_routes,
+    artifacts_routes,
+    artifacts_multipart_routes,
+    artifacts_signed_routes,
+    artifacts_agent_routes,
+    admin_routes,
+)
+
 
 def is_public(request: web.Request) -> bool:
     path = request.path
@@ -60,7 +79,7 @@ def is_public(request: web.Request) -> bool:
         path in PUBLIC_PATHS
         or path.startswith(PUBLIC_PREFIXES)
         or (request.method == "POST" and path in PUBLIC_POSTS)
-        or artifact_uploads.is_signed_upload(request)
+        or artifacts_signed_routes.is_signed_upload(request)
     )
 
 
@@ -86,9 +105,7 @@ def create_app(
     )
     app[SETTINGS], app[METRICS] = settings, Metrics()
     app[HOOKS] = HookEmitter([app[METRICS]])
-    for module in (public, docs, downloads, metrics_routes, streams, job_routes, projects, agent, recipes, account):
-        app.add_routes(module.routes)
-    for module in (artifacts, artifact_multipart, artifact_uploads, agent_artifacts):
+    for module in _ROUTE_MODULES:
         app.add_routes(module.routes)
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(artifacts_ctx)
@@ -98,7 +115,6 @@ def create_app(
         live.setup(app)
     for module in (billing_routes, identity_routes, feedback_routes):
         module.setup(app)  # billing's startup settlement sweep runs after _database
-    app.add_routes(admin_routes.routes)
     app.on_startup.append(_started)  # after every cleanup_ctx above has started
     return app
 
