@@ -5,6 +5,7 @@ Each handler checks the token and the request, then calls one `controller.admin.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
@@ -103,20 +104,21 @@ async def revoke_key(request: web.Request) -> web.Response:
 
 @routes.post("/api/v1/admin/accounts/{account_id}/credit")
 async def credit(request: web.Request) -> web.Response:
-    _admin(request)
-    account_id = service.account(request.match_info["account_id"]).id
-    body = await _body(request, {"amount_usd", "reason"})
-    amount, reason = _amount(body), _string(body, "reason", required=True)
-    return _entry(await request.app[STORE].write(service.credit, account_id, amount, reason))
+    return await _move_money(request, service.credit)
 
 
 @routes.post("/api/v1/admin/accounts/{account_id}/debit")
 async def debit(request: web.Request) -> web.Response:
+    return await _move_money(request, service.debit)
+
+
+async def _move_money(request: web.Request, move: Callable[[str, int, str], LedgerEntry]) -> web.Response:
+    """Credit or debit the account of the URL by `amount_usd`, for `reason`."""
     _admin(request)
     account_id = service.account(request.match_info["account_id"]).id
     body = await _body(request, {"amount_usd", "reason"})
     amount, reason = _amount(body), _string(body, "reason", required=True)
-    return _entry(await request.app[STORE].write(service.debit, account_id, amount, reason))
+    return _entry(await request.app[STORE].write(move, account_id, amount, reason))
 
 
 @routes.get("/api/v1/admin/wallets")
