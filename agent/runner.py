@@ -120,6 +120,9 @@ class Run:
         except OSError as exc:
             error = f"could not start {self.spec.command[0]!r}: {exc}"
             return self._outcome(TaskStatus.FAILED, None, None, error, "command_not_found", started)
+        except ValueError as exc:  # e.g. an embedded NUL: no process can be given this command
+            error = f"could not start the command {list(self.spec.command)!r}: {exc}"
+            return self._outcome(TaskStatus.FAILED, None, None, error, "invalid_command", started)
         readers = [
             threading.Thread(target=self._read, args=(proc.stdout, "stdout"), daemon=True),
             threading.Thread(target=self._read, args=(proc.stderr, "stderr"), daemon=True),

@@ -204,6 +204,20 @@ def test_a_command_that_does_not_exist_fails_with_command_not_found(tmp_path: Pa
     assert "no-such-program" in outcome.error
 
 
+def test_a_command_with_a_nul_byte_fails_the_attempt_instead_of_raising(tmp_path: Path) -> None:
+    # Given a command whose argument holds a NUL (no process can be given it; subprocess raises ValueError)
+    run = make_run(tmp_path, (sys.executable, "-c", "print(1)\x00"))
+
+    # When it runs
+    outcome = run.execute()
+
+    # Then the attempt ends failed with a clear error, and the output log it opened is closed
+    assert (outcome.status, outcome.exit_code, outcome.error_code) == ("failed", None, "invalid_command")
+    assert "null byte" in outcome.error
+    assert outcome.result is None and outcome.finished_at >= outcome.started_at
+    assert run._log is None
+
+
 # --- timeout and cancel ------------------------------------------------------------------------------------------
 
 
