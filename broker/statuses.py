@@ -57,8 +57,8 @@ JOB_TRANSITIONS: Mapping[JobStatus, frozenset[JobStatus]] = MappingProxyType(
     {
         # check_dependencies: all dependencies completed / one ended otherwise; cancel_job
         _J.PLANNING: frozenset({_J.QUEUED, _J.FAILED, _J.CANCELLED}),
-        # claim_task: the first claim; cancel_job
-        _J.QUEUED: frozenset({_J.RUNNING, _J.CANCELLED}),
+        # claim_task: the first claim; fail_undispatchable: its task messages cannot be sent; cancel_job
+        _J.QUEUED: frozenset({_J.RUNNING, _J.FAILED, _J.CANCELLED}),
         # finalize_job once every task ended; cancel_job
         _J.RUNNING: frozenset({_J.COMPLETED, _J.PARTIAL, _J.FAILED, _J.CANCELLED}),
     }

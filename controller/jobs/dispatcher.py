@@ -3,6 +3,10 @@
 The database is the truth: a task attempt is enqueued only after its row exists, and is
 marked enqueued only after the broker accepted it, so a crash in between re-sends (the
 agents' claim turns the duplicate into a no-op) instead of losing the task.
+
+A job whose message cannot be built or sent (a payload msgpack cannot encode, a message the
+broker refuses) is quarantined: failed on its own with `dispatch_failed`, its hold settled,
+while the rest of the batch goes on. Only a lost broker connection fails the whole pass.
 """
 
 from __future__ import annotations
@@ -13,27 +17,33 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 import dramatiq
+import dramatiq.errors
 import peewee as pw
 from aiohttp import web
 
-from broker.messages import TaskMessage
+from broker.messages import TaskMessage, encode
 from broker.queues import recipe_queue, task_queue
 from broker.statuses import ACTIVE_JOB, UNFINISHED_TASK, TaskStatus
 from broker.transport import send_task
 from controller.core.background import BackgroundLoop
 from controller.core.db import Store
 from controller.core.hooks import Hooks
+from controller.jobs import outcomes
 from controller.jobs.models import Job, Task
 from controller.jobs.planning import Plan
 from controller.jobs.spec import plan_of, spec_of
 
 if TYPE_CHECKING:
     from controller.jobs.outcomes import Applied
-
 logger = logging.getLogger(__name__)
 
 #: Task attempts sent per database round trip.
 BATCH = 1000
+#: Largest encoded task message sent (RabbitMQ refuses 128 MiB by default); larger fails its job.
+MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+
+#: (message, queue, priority) of one task attempt.
+Outgoing = tuple[TaskMessage, str, str]
 
 
 _PRIORITY_RANK = pw.Case(Job.priority, (("high", 0), ("normal", 1)), 2)
@@ -94,12 +104,49 @@ def job_queue(job: Job) -> str:
     return task_queue(job.profile, job.priority)
 
 
-def send_batch(broker: dramatiq.Broker, batch: list[tuple[TaskMessage, str, str]]) -> None:
-    """Enqueue (message, queue, priority) triples in order (recipe queues are declared on first use)."""
+def send_batch(broker: dramatiq.Broker, batch: list[Outgoing]) -> dict[str, str]:
+    """Enqueue (message, queue, priority) triples in order (recipe queues are declared on first use).
+
+    Returns the jobs whose message the broker refused, each with why; their other messages are skipped.
+
+    Raises:
+      dramatiq.errors.ConnectionError: the broker is unreachable (the whole batch is sent again later).
+    """
     for queue in {queue for _, queue, _ in batch} - broker.get_declared_queues():
         broker.declare_queue(queue)
+    refused: dict[str, str] = {}
     for message, queue, priority in batch:
-        send_task(broker, message, queue, priority)
+        if message.job_id in refused:
+            continue
+        try:
+            send_task(broker, message, queue, priority)
+        except dramatiq.errors.ConnectionError:
+            raise
+        except Exception as exc:  # this message only: the next job's may be fine
+            logger.exception("job=%s task=%s: the broker refused its message", message.job_id, message.task_id)
+            refused[message.job_id] = f"the broker refused task {message.index}'s message: {exc}"
+    return refused
+
+
+def build_batch(pending: list[tuple[Task, Job]]) -> tuple[list[Outgoing], dict[str, str]]:
+    """The messages of pending attempts, and the jobs whose message could not be built, each with why."""
+    batch: list[Outgoing] = []
+    broken: dict[str, str] = {}
+    for task, job in pending:
+        if job.id in broken:
+            continue
+        try:
+            message = build_message(task, job, plan_of(job))
+            size = len(encode(message))  # fails here, on this job alone, if msgpack cannot encode the payload
+        except Exception as exc:
+            logger.exception("job=%s task=%s: its task message cannot be built", job.id, task.id)
+            broken[job.id] = f"task {task.task_index}'s message cannot be built: {type(exc).__name__}: {exc}"
+            continue
+        if size > MAX_MESSAGE_BYTES:
+            broken[job.id] = f"task {task.task_index}'s message is {size} bytes; the limit is {MAX_MESSAGE_BYTES}"
+            continue
+        batch.append((message, job_queue(job), job.priority))
+    return [out for out in batch if out[0].job_id not in broken], broken
 
 
 class Dispatcher(BackgroundLoop, Hooks):
@@ -128,17 +175,15 @@ class Dispatcher(BackgroundLoop, Hooks):
         pending = await self.store.read(pending_tasks, BATCH)
         if not pending:
             return 0
-        batch = [(self._message(task, job), job_queue(job), job.priority) for task, job in pending]
+        batch, broken = build_batch(pending)
         loop = asyncio.get_running_loop()
-        await loop.run_in_executor(self._sender, send_batch, self.broker, batch)
-        await self.store.write(
-            mark_enqueued, [(m.task_id, m.attempt) for m, _, _ in batch], {m.job_id for m, _, _ in batch}
-        )
-        logger.debug("dispatched %d task attempts", len(batch))
-        return len(batch)
-
-    def _message(self, task: Task, job: Job) -> TaskMessage:
-        return build_message(task, job, plan_of(job))
+        broken.update(await loop.run_in_executor(self._sender, send_batch, self.broker, batch))
+        sent = [m for m, _, _ in batch if m.job_id not in broken]
+        await self.store.write(mark_enqueued, [(m.task_id, m.attempt) for m in sent], {m.job_id for m in sent})
+        if broken:
+            await self.store.write(outcomes.fail_undispatchable, broken)
+        logger.debug("dispatched %d task attempts; %d jobs quarantined", len(sent), len(broken))
+        return len(pending)
 
 
 #: the app's dispatcher (built by the app's runtime context)

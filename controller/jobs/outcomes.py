@@ -260,6 +260,19 @@ def fail_job(job: Job, code: str, error: str, now: float) -> None:
     _end_early(job, JobStatus.FAILED, code, error, now)
 
 
+def fail_undispatchable(broken: dict[str, str]) -> None:
+    """Fail each job whose task message could not be built or sent (`dispatch_failed`), each on its own.
+
+    The dispatcher quarantines them so they never block the dispatch of other jobs; the hold is settled and the
+    callback queued through the normal ending path.
+    """
+    now = time.time()
+    for job in Job.select().where(Job.id.in_(list(broken)), Job.status.in_(ACTIVE_JOB)):
+        job.dispatch_pending = False
+        logger.warning("job=%s failed at dispatch: %s", job.id, broken[job.id])
+        fail_job(job, "dispatch_failed", f"its tasks could not be sent to the agents: {broken[job.id]}", now)
+
+
 def _end_early(job: Job, status: JobStatus, code: str, error: str, now: float) -> None:
     """End a job before its tasks did: unfinished tasks are cancelled (agents kill the running ones)."""
     status = job_transition(job.status, status)  # before any write: an ended job stays as it ended
@@ -367,6 +380,12 @@ _RECOMMENDATIONS = {
     "runtime_error": "The project could not be prepared on the agent; check the push and the manifest, then resubmit.",
     "dependency_failed": "A job in depends_on did not complete: fix and rerun it, then resubmit this job.",
     "command_not_found": "The runner_command program does not exist on the agent: fix runner_command or the manifest.",
+    "invalid_command": "The runner_command cannot be run (e.g. an argument holds a NUL): fix it or the manifest.",
+    "dispatch_failed": (
+        "The job's task messages could not be built or sent (see error): keep payloads within the documented "
+        "limits (integers within 64 bits, at most 64 levels deep, 4 MiB per task); put large inputs in an artifact "
+        "and pass its id in `_artifacts.download`, then resubmit."
+    ),
     "cancelled": "Resubmit the job if you still need its results.",
 }
 

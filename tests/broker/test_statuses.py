@@ -29,6 +29,7 @@ ALLOWED_JOB_MOVES = [
     ("planning", "failed"),
     ("planning", "cancelled"),
     ("queued", "running"),
+    ("queued", "failed"),
     ("queued", "cancelled"),
     ("running", "completed"),
     ("running", "partial"),

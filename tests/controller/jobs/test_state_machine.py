@@ -556,6 +556,32 @@ def test_a_cancel_ends_an_unfinished_job_and_leaves_an_ended_one(
     assert (did, job.status, Task.get_by_id(task.id).status) == (changed, job_status, task_status)
 
 
+# -- fail_undispatchable -----------------------------------------------------------------------------------------
+
+UNDISPATCHABLE = [
+    # given, then the job's and the task's status and the job's error code
+    pytest.param(queued, "failed", "cancelled", "dispatch_failed", id="queued"),
+    pytest.param(running, "failed", "cancelled", "dispatch_failed", id="running"),
+    pytest.param(completed, "completed", "completed", None, id="completed"),
+    pytest.param(cancelled_while_queued, "cancelled", "cancelled", "cancelled", id="cancelled"),
+]
+
+
+@pytest.mark.parametrize(("given", "job_status", "task_status", "code"), UNDISPATCHABLE)
+def test_a_job_whose_messages_cannot_be_sent_fails_unless_it_already_ended(
+    db: pw.Database, account: Account, given: Callable[..., Task], job_status: str, task_status: str, code: str | None
+) -> None:
+    # Given the row's state
+    task = given(db, account)
+
+    # When the dispatcher reports that the job's task messages cannot be built or sent
+    write(db, outcomes.fail_undispatchable, {task.job_id: "task 0's message cannot be built"})
+
+    # Then an unfinished job fails with dispatch_failed and its unfinished tasks are cancelled; an ended one is kept
+    job = Job.get_by_id(task.job_id)
+    assert (job.status, Task.get_by_id(task.id).status, job.error_code) == (job_status, task_status, code)
+
+
 # -- reap_lost_tasks --------------------------------------------------------------------------------------------
 
 REAPS = [
