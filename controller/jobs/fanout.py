@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from controller.jobs.fields import FieldErrors
+from controller.jobs.limits import MAX_BATCH_SIZE, check_elements, check_key
 
 FAN_OUT_SHAPES = ("by", "items", "chunks")
 
@@ -54,8 +55,11 @@ def _shape(value: Any, payload: dict[str, Any], errors: FieldErrors) -> FanOut |
     for key in sorted(set(value) - allowed - {"batch_size"}):
         errors.add(f"fan_out.{key}", f"not valid with the {shapes[0]!r} shape")
     batch_size = value.get("batch_size", 1)
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        errors.add("fan_out.batch_size", "must be a positive integer")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or not 1 <= batch_size <= MAX_BATCH_SIZE:
+        errors.add(
+            "fan_out.batch_size",
+            f"must be an integer from 1 to {MAX_BATCH_SIZE} (elements per task); give each element more work instead",
+        )
         batch_size = 1
     shape = shapes[0]
     if shape == "by":
@@ -63,11 +67,15 @@ def _shape(value: Any, payload: dict[str, Any], errors: FieldErrors) -> FanOut |
         if not isinstance(name, str) or not isinstance(payload.get(name), list) or not payload[name]:
             errors.add("fan_out.by", "must name a payload field holding a non-empty list")
             return None
+        if not check_elements("fan_out.by", len(payload[name]), errors.add):
+            return None
         return FanOut(by=name, batch_size=batch_size)
     if shape == "items":
         items = value["items"]
         if not isinstance(items, list) or not items or not all(isinstance(i, dict) for i in items):
             errors.add("fan_out.items", "must be a non-empty list of objects")
+            return None
+        if not check_elements("fan_out.items", len(items), errors.add):
             return None
         return FanOut(items=tuple(items), batch_size=batch_size)
     return _chunks(value, batch_size, errors)
@@ -77,8 +85,12 @@ def _chunks(value: dict[str, Any], batch_size: int, errors: FieldErrors) -> FanO
     chunks, range_field, total = value.get("chunks"), value.get("range_field"), value.get("total")
     if isinstance(chunks, bool) or not isinstance(chunks, int) or chunks < 1:
         errors.add("fan_out.chunks", "must be a positive integer")
+    else:
+        check_elements("fan_out.chunks", chunks, errors.add)
     if not isinstance(range_field, str) or not range_field:
         errors.add("fan_out.range_field", "required with chunks: the payload field that receives each chunk's size")
+    else:
+        check_key("fan_out.range_field", range_field, errors.add)
     if isinstance(total, bool) or not isinstance(total, int) or total < 1:
         errors.add("fan_out.total", "required with chunks: a positive integer, the size of the range 0..total")
     elif isinstance(chunks, int) and chunks > total:

@@ -13,6 +13,8 @@ from controller.core.errors import InvalidFanOut, ValidationFailed, field_error
 from controller.jobs.fanout import FanOut, fan_out_from_json, fan_out_to_json
 from controller.jobs.fields import FieldErrors
 from controller.jobs.kinds import DEFAULT_TYPE, JOB_TYPES, TYPE_FIELDS, TYPED_FIELDS, kind_of, plan_job
+from controller.jobs.limits import MAX_DEPENDS_ON, check_command, check_name, check_values
+from controller.jobs.sizes import check_plan_size
 
 if TYPE_CHECKING:
     from controller.jobs.models import Job
@@ -92,8 +94,11 @@ def parse_job_spec(body: Any, *, recipe: str | None = None) -> JobSpec:
       body: the decoded JSON body.
       recipe: the recipe named by the route (`POST /api/v1/recipes/:name/jobs`), if any.
 
+    Every limit of `controller.jobs.limits` is checked here, the plan's payload sizes last, once the fields are
+    valid: a spec this returns can be planned and its task messages built.
+
     Raises:
-      InvalidFanOut: the fan-out is malformed (e.g. mixed shapes).
+      InvalidFanOut: the fan-out is malformed (e.g. mixed shapes, too many elements).
       ValidationFailed: any other field is invalid; every bad field is listed.
     """
     if not isinstance(body, dict):
@@ -101,6 +106,7 @@ def parse_job_spec(body: Any, *, recipe: str | None = None) -> JobSpec:
     errors = FieldErrors()
     for name in sorted(set(body) - KNOWN_FIELDS):
         errors.add(name, f"unknown field; allowed fields are: {', '.join(sorted(KNOWN_FIELDS))}")
+    check_values(body, errors.add)
     recipe = recipe or body.get("recipe")
     values: dict[str, Any] = {}
     _target(body, recipe, errors, values)
@@ -115,9 +121,13 @@ def parse_job_spec(body: Any, *, recipe: str | None = None) -> JobSpec:
     values["callback_url"] = _callback_url(body.get("callback_url"), errors)
     values["requirements"] = _requirements(body.get("requirements"), errors)
     values["checkpointing"] = _checkpointing(body.get("checkpointing"), errors)
-    if errors.items:
-        raise (InvalidFanOut if errors.fan_out else ValidationFailed)(errors.items)
-    return JobSpec(**values)
+    if not errors.items:
+        spec = JobSpec(**values)
+        kind = kind_of(spec.type)
+        check_plan_size(plan_job(spec), kind.payload_field or "payload", kind.fan_out_field, errors.add)
+        if not errors.items:
+            return spec
+    raise (InvalidFanOut if errors.fan_out else ValidationFailed)(errors.items)
 
 
 def _type_fields(body: dict[str, Any], values: dict[str, Any], errors: FieldErrors) -> None:
@@ -136,6 +146,8 @@ def _target(body: dict[str, Any], recipe: str | None, errors: FieldErrors, value
     if recipe is not None:
         if not isinstance(recipe, str) or not recipe:
             errors.add("recipe", "must be a recipe name from GET /api/v1/recipes")
+        else:
+            check_name("recipe", recipe, errors.add)
         for name in ("type", "runner_command", "project"):
             if name in body:
                 errors.add(name, "not allowed with a recipe: the recipe provides its own code")
@@ -149,12 +161,15 @@ def _target(body: dict[str, Any], recipe: str | None, errors: FieldErrors, value
     project = body.get("project")
     if not isinstance(project, str) or not project:
         errors.add("project", "required: the name of one of your projects (or submit a recipe job)")
+    else:
+        check_name("project", project, errors.add)
     values["project"] = project
     command = body.get("runner_command")
     if command is not None:
         if not isinstance(command, list) or not command or not all(isinstance(a, str) and a for a in command):
             errors.add("runner_command", 'must be a non-empty list of non-empty strings, e.g. ["python3", "run.py"]')
         else:
+            check_command("runner_command", command, errors.add)
             values["runner_command"] = tuple(command)
 
 
@@ -195,8 +210,11 @@ def _tags(value: Any, errors: FieldErrors) -> tuple[str, ...]:
 
 
 def _depends_on(value: Any, errors: FieldErrors) -> tuple[str, ...]:
-    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-        errors.add("depends_on", "must be a list of job ids")
+    if not isinstance(value, list) or len(value) > MAX_DEPENDS_ON:
+        errors.add("depends_on", f"must be a list of at most {MAX_DEPENDS_ON} job ids")
+        return ()
+    if not all(isinstance(v, str) and 1 <= len(v) <= 64 for v in value):
+        errors.add("depends_on", "must be a list of job ids (strings of 1 to 64 characters)")
         return ()
     return tuple(dict.fromkeys(value))
 

@@ -21,7 +21,9 @@ from controller.jobs import outcomes, presets
 from controller.jobs import records as jobs
 from controller.jobs.callbacks import private_address
 from controller.jobs.dispatcher import DISPATCHER
+from controller.jobs.fields import FieldErrors
 from controller.jobs.kinds import kind_of, plan_job
+from controller.jobs.limits import check_command
 from controller.jobs.models import Job
 from controller.jobs.planning import Plan
 from controller.jobs.spec import JobSpec, parse_job_spec, spec_of
@@ -31,6 +33,8 @@ from controller.recipes.submit import check_recipe_job, find_recipe, recipe_queu
 
 #: Jobs accepted by one `POST /api/v1/jobs/batch`.
 MAX_BATCH = 200
+#: Characters of an `Idempotency-Key` (the column's width).
+MAX_IDEMPOTENCY_KEY_CHARS = 200
 
 
 async def submit(
@@ -43,6 +47,9 @@ async def submit(
         created.
     """
     spec = parse_job_spec(body, recipe=recipe)
+    if idempotency_key and len(idempotency_key) > MAX_IDEMPOTENCY_KEY_CHARS:
+        message = f"must be at most {MAX_IDEMPOTENCY_KEY_CHARS} characters"
+        raise ValidationFailed([field_error("Idempotency-Key", message)])
     if idempotency_key:
         existing = jobs.find_idempotent(account, idempotency_key)
         if existing is not None:
@@ -157,6 +164,10 @@ def _target(app: web.Application, account: Account, spec: JobSpec) -> _Target:
         raise ValidationFailed(
             [field_error("runner_command", "required: the project's manifest has no entrypoint.command")]
         )
+    errors = FieldErrors()  # the manifest's command was never checked as a submission's is
+    check_command("runner_command", command, errors.add)
+    if errors.items:
+        raise ValidationFailed(errors.items)
     preset = presets.resolve(spec.requirements)
     target = _Target(project, revision, command, preset.name)
     roster = app[ROSTER]

@@ -29,6 +29,8 @@ class JobKind(ABC):
     fields: ClassVar[frozenset[str]]
     #: The field that replaces `payload` for this type (a submitted `payload` is refused), if any.
     payload_field: ClassVar[str | None] = None
+    #: The field whose elements become the tasks (named when the planned payloads are too large).
+    fan_out_field: ClassVar[str] = "fan_out"
 
     @abstractmethod
     def parse(self, body: dict[str, Any], payload: dict[str, Any], errors: FieldErrors) -> dict[str, Any]:

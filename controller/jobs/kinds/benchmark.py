@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from controller.jobs.fanout import FanOut
 from controller.jobs.fields import AddError, FieldErrors
 from controller.jobs.kinds.base import JobKind
+from controller.jobs.limits import MAX_BENCHMARK_RUNS, check_keys
 from controller.jobs.merging import Aggregate, element_results
 from controller.jobs.planning import Plan
 from controller.jobs.ranking import RankBy, parse_rank_by, rank_by_from_json, rank_by_to_json, summarise_benchmark
@@ -16,6 +17,7 @@ from controller.jobs.ranking import RankBy, parse_rank_by, rank_by_from_json, ra
 if TYPE_CHECKING:
     from controller.jobs.spec import JobSpec
 
+#: Runs of each candidate.
 MAX_REPLICAS = 100
 
 
@@ -34,6 +36,7 @@ class Benchmark(JobKind):
 
     name = "benchmark"
     fields = frozenset({"candidates", "shared_payload", "replicas", "rank_by"})
+    fan_out_field = "candidates"
     payload_field = "shared_payload"
 
     def parse(self, body: dict[str, Any], payload: dict[str, Any], errors: FieldErrors) -> dict[str, Any]:
@@ -47,6 +50,13 @@ class Benchmark(JobKind):
         if isinstance(replicas, bool) or not isinstance(replicas, int) or not 1 <= replicas <= MAX_REPLICAS:
             errors.add("replicas", f"must be an integer from 1 to {MAX_REPLICAS}")
             replicas = 1
+        runs = len(candidates) * replicas
+        if runs > MAX_BENCHMARK_RUNS:
+            errors.add(
+                "candidates",
+                f"{len(candidates)} candidates × {replicas} replicas make {runs} tasks; the limit is "
+                f"{MAX_BENCHMARK_RUNS}: benchmark fewer candidates per job, or use fewer replicas",
+            )
         rank_by = parse_rank_by(body.get("rank_by"), errors.add)
         return {"details": BenchmarkFields(candidates, shared, replicas, rank_by)}
 
@@ -101,6 +111,8 @@ def _candidates(value: Any, add: AddError) -> tuple[tuple[str, dict[str, Any]], 
     names = [name for name, _ in pairs]
     if not all(isinstance(n, str) and n for n in names) or len(set(names)) != len(names):
         add("candidates", "every candidate needs a unique, non-empty name")
+        return ()
+    if not check_keys("candidates", names, add):
         return ()
     if not all(isinstance(p, dict) for _, p in pairs):
         add("candidates", "every candidate's payload overrides must be an object")

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from controller.jobs.fanout import FanOut, fan_out_from_json, fan_out_to_json, parse_fan_out
 from controller.jobs.fields import AddError, FieldErrors
 from controller.jobs.kinds.base import JobKind, item_payloads
+from controller.jobs.limits import check_command
 from controller.jobs.merging import Aggregate, element_results
 from controller.jobs.planning import Plan
 from controller.jobs.reducing import REDUCE_OPERATORS, is_reduce_operator, reduce_results
@@ -30,6 +31,7 @@ class MapReduce(JobKind):
 
     name = "map_reduce"
     fields = frozenset({"split", "reduce"})
+    fan_out_field = "split"
 
     def parse(self, body: dict[str, Any], payload: dict[str, Any], errors: FieldErrors) -> dict[str, Any]:
         """`split` (a fan-out shape over `payload`) and `reduce`."""
@@ -97,6 +99,8 @@ def parse_reduce(value: Any, add: AddError) -> dict[str, Any]:
     ):
         add("reduce.runner_command", "must be a non-empty list of non-empty strings")
         command = None
+    elif command is not None:
+        check_command("reduce.runner_command", command, add)
     if bool(operators) == (command is not None):
         add("reduce", "give either operators (reduced by the controller) or a runner_command (a reduce task)")
     return {"operators": operators, "runner_command": tuple(command) if command else None}

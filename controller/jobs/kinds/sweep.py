@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from controller.jobs.fanout import FanOut
 from controller.jobs.fields import FieldErrors
 from controller.jobs.kinds.base import JobKind
+from controller.jobs.limits import check_keys
 from controller.jobs.merging import Aggregate, element_results
 from controller.jobs.planning import Plan
 from controller.jobs.ranking import RankBy, parse_rank_by, rank_by_from_json, rank_by_to_json, rank_sweep
@@ -18,6 +19,7 @@ from controller.jobs.ranking import RankBy, parse_rank_by, rank_by_from_json, ra
 if TYPE_CHECKING:
     from controller.jobs.spec import JobSpec
 
+#: Combinations of one sweep's grid (the product of its lists' lengths).
 MAX_SWEEP_COMBINATIONS = 10_000
 
 
@@ -35,21 +37,13 @@ class Sweep(JobKind):
 
     name = "sweep"
     fields = frozenset({"parameters", "fixed_payload", "rank_by"})
+    fan_out_field = "parameters"
     payload_field = "fixed_payload"
 
     def parse(self, body: dict[str, Any], payload: dict[str, Any], errors: FieldErrors) -> dict[str, Any]:
         """`parameters` (a grid), `fixed_payload`, `rank_by`."""
         parameters = body.get("parameters")
-        if not isinstance(parameters, dict) or not parameters:
-            errors.add(
-                "parameters", 'required: an object of parameter name -> list of values, e.g. {"lr": [0.1, 0.01]}'
-            )
-        elif not all(isinstance(v, list) and v for v in parameters.values()):
-            errors.add("parameters", "every parameter must map to a non-empty list of values")
-        else:
-            count = math.prod(len(v) for v in parameters.values())
-            if count > MAX_SWEEP_COMBINATIONS:
-                errors.add("parameters", f"the grid has {count} combinations; the limit is {MAX_SWEEP_COMBINATIONS}")
+        _check_grid(parameters, errors)
         fixed = body.get("fixed_payload", {})
         if not isinstance(fixed, dict):
             errors.add("fixed_payload", "must be a JSON object")
@@ -85,6 +79,22 @@ class Sweep(JobKind):
 
     def payloads(self, spec: JobSpec) -> Iterator[tuple[str, dict[str, Any]]]:
         yield "fixed_payload", _fields(spec).fixed_payload
+
+
+def _check_grid(parameters: Any, errors: FieldErrors) -> None:
+    """A grid of named, non-empty lists, with at most MAX_SWEEP_COMBINATIONS combinations (counted, not built)."""
+    if not isinstance(parameters, dict) or not parameters:
+        errors.add("parameters", 'required: an object of parameter name -> list of values, e.g. {"lr": [0.1, 0.01]}')
+    elif not all(isinstance(v, list) and v for v in parameters.values()):
+        errors.add("parameters", "every parameter must map to a non-empty list of values")
+    elif check_keys("parameters", parameters, errors.add):
+        count = math.prod(len(v) for v in parameters.values())
+        if count > MAX_SWEEP_COMBINATIONS:
+            errors.add(
+                "parameters",
+                f"the grid has {count} combinations; the limit is {MAX_SWEEP_COMBINATIONS}: "
+                "sweep fewer values per job, or split the grid over several jobs",
+            )
 
 
 def combinations(parameters: dict[str, list[Any]]) -> list[dict[str, Any]]:
