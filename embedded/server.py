@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import signal
 from pathlib import Path
@@ -15,7 +16,7 @@ from agent.worker import Agent
 from broker.connection import connect
 from controller.admin.bootstrap import ensure_admin_token
 from controller.app import create_app
-from controller.core.settings import Settings
+from controller.core.settings import LOCAL_DEV_FACILITATOR, LOCAL_DEV_WARNING, Settings
 from controller.core.web import STORE
 
 logger = logging.getLogger(__name__)
@@ -51,6 +52,8 @@ async def serve(settings: Settings, slots: int, ready: asyncio.Event | None = No
     click.echo(f"Computalot is up at {settings.base_url}")
     click.echo(f"Admin token: {token}")
     click.echo(f"Try: curl -H 'Authorization: Bearer {token}' {settings.base_url}/api/v1/jobs")
+    if settings.x402_facilitator == LOCAL_DEV_FACILITATOR:
+        click.echo(f"Note: {LOCAL_DEV_WARNING}")
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
@@ -75,12 +78,23 @@ def main() -> None:
 @click.option("--host", help="Interface to bind (default 127.0.0.1).")
 @click.option("--port", type=int, help="HTTP port (default 8470).")
 @click.option("--slots", type=int, default=0, help="Tasks the local agent runs at once (default: one per CPU).")
+@click.option(
+    "--x402-facilitator",
+    help="Who settles x402 top-ups: an x402 facilitator's URL, or local-dev (the default here when none is "
+    "configured: credits verified authorizations without moving funds).",
+)
 @click.option("--log-level", default="INFO", show_default=True)
-def up(data_dir: Path | None, host: str | None, port: int | None, slots: int, log_level: str) -> None:
+def up(
+    data_dir: Path | None, host: str | None, port: int | None, slots: int, x402_facilitator: str | None, log_level: str
+) -> None:
     """Start controller, in-process broker and one local agent; print the URL and an admin token."""
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # One command keeps working across upgrades: the embedded platform migrates its own database.
-    settings = Settings.from_env(data_dir=data_dir, host=host, port=port, auto_migrate=True)
+    settings = Settings.from_env(
+        data_dir=data_dir, host=host, port=port, auto_migrate=True, x402_facilitator=x402_facilitator
+    )
+    if not settings.x402_facilitator:  # a platform on one machine: top-ups work out of the box, and it says so
+        settings = dataclasses.replace(settings, x402_facilitator=LOCAL_DEV_FACILITATOR)
     asyncio.run(serve(settings, slots))
 
 

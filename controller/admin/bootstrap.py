@@ -60,4 +60,6 @@ def ensure_admin_token(data_dir: Path) -> str:
 
 def _credit_once(admin: Account) -> None:
     """The embedded admin's starting credit; its ledger ref makes it happen once per account."""
-    accounts.credit(admin.id, ADMIN_CREDIT_MICRO, "starting credit of the embedded admin", ref=f"bootstrap:{admin.id}")
+    accounts.credit_once(
+        admin.id, ADMIN_CREDIT_MICRO, "starting credit of the embedded admin", ref=f"bootstrap:{admin.id}"
+    )

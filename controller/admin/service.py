@@ -77,8 +77,12 @@ def revoke_key(key_id: str) -> None:
 
 
 def credit(account_id: str, amount_micro: int, reason: str) -> LedgerEntry:
-    """Credit an account, with the reason kept in its ledger."""
-    return accounts.add_entry(account(account_id).id, "credit", amount_micro, reason=reason)
+    """Credit an account, with the reason kept in its ledger.
+
+    Raises:
+      BalanceLimitExceeded: the account would hold more than `ledger.MAX_BALANCE_MICRO`.
+    """
+    return accounts.credit(account(account_id).id, amount_micro, reason)
 
 
 def debit(account_id: str, amount_micro: int, reason: str) -> LedgerEntry:

@@ -15,7 +15,7 @@ import peewee as pw
 
 from controller.accounts.models import Account
 from controller.billing import ledger
-from controller.billing.errors import InsufficientFunds, Shortfall
+from controller.billing.errors import BalanceLimitExceeded, InsufficientFunds, Shortfall
 from controller.billing.models import Hold, LedgerEntry
 
 
@@ -98,32 +98,73 @@ def add_entry(
     )
 
 
-def credit(
-    account_id: str,
-    amount_micro: int,
-    reason: str,
-    *,
-    kind: str = "credit",
-    ref: str | None = None,
-    quote_id: str | None = None,
-) -> bool:
-    """Credit an account; with `ref`, only the first credit of that ref happens. Returns whether it was credited."""
-    if amount_micro <= 0:
-        raise ValueError("a credit must be positive")
-    if ref is not None and LedgerEntry.select().where(LedgerEntry.ref == ref).exists():
+def check_room(account_id: str, amount_micro: int) -> Balance:
+    """Lock the account and check that crediting `amount_micro` keeps it within `ledger.MAX_BALANCE_MICRO`.
+
+    Raises:
+      ValueError: the amount is not in 1..`ledger.MAX_AMOUNT_MICRO` (checked before any arithmetic).
+      BalanceLimitExceeded: the balance would go over the limit.
+    """
+    ledger.check_amount(amount_micro)
+    lock(account_id)
+    current = balance(account_id)
+    room = max(ledger.MAX_BALANCE_MICRO - current.ledger_micro, 0)
+    if amount_micro > room:
+        raise BalanceLimitExceeded(
+            f"the account would hold over {ledger.usd(ledger.MAX_BALANCE_MICRO)} USD, the most an account may hold",
+            details={"room_usd": ledger.usd(room), "max_balance_usd": ledger.usd(ledger.MAX_BALANCE_MICRO)},
+        )
+    return current
+
+
+def credit(account_id: str, amount_micro: int, reason: str, *, kind: str = "credit") -> LedgerEntry:
+    """Credit an account, within the limits.
+
+    Raises:
+      ValueError: the amount is not in 1..`ledger.MAX_AMOUNT_MICRO` (checked before any arithmetic).
+      BalanceLimitExceeded: the balance would go over `ledger.MAX_BALANCE_MICRO`.
+    """
+    check_room(account_id, amount_micro)
+    return add_entry(account_id, kind, amount_micro, reason=reason)
+
+
+def credit_once(account_id: str, amount_micro: int, reason: str, *, ref: str) -> bool:
+    """`credit`, unless an entry with this `ref` exists; returns whether it credited.
+
+    Raises:
+      ValueError, BalanceLimitExceeded: as `credit`.
+    """
+    if LedgerEntry.select().where(LedgerEntry.ref == ref).exists():
         return False
-    add_entry(account_id, kind, amount_micro, reason=reason, ref=ref, quote_id=quote_id)
+    check_room(account_id, amount_micro)
+    add_entry(account_id, "credit", amount_micro, reason=reason, ref=ref)
     return True
+
+
+def credit_received(account_id: str, amount_micro: int, reason: str, *, ref: str, quote_id: str) -> LedgerEntry | None:
+    """Credit money already received (a settled x402 payment), once per `ref`.
+
+    The room was checked when the payment was claimed (`check_room`), before the funds moved: refusing now would
+    keep them without crediting them. Payments settling at the same time can pass the limit by their sum, at most
+    a few quotes, still far below the database's integer range.
+
+    Raises:
+      ValueError: the amount is not in 1..`ledger.MAX_AMOUNT_MICRO`.
+    """
+    ledger.check_amount(amount_micro)
+    if LedgerEntry.select().where(LedgerEntry.ref == ref).exists():
+        return None
+    return add_entry(account_id, "topup", amount_micro, reason=reason, ref=ref, quote_id=quote_id)
 
 
 def debit(account_id: str, amount_micro: int, reason: str) -> LedgerEntry:
     """An admin debit; it may not take the available balance below zero.
 
     Raises:
+      ValueError: the amount is not in 1..`ledger.MAX_AMOUNT_MICRO`.
       InsufficientFunds: the debit is larger than the available balance.
     """
-    if amount_micro <= 0:
-        raise ValueError("a debit must be positive")
+    ledger.check_amount(amount_micro)
     lock(account_id)
     current = balance(account_id)
     if current.available_micro < amount_micro:

@@ -38,6 +38,30 @@ class InsufficientFunds(ComputalotError):
     recommended_action = "Debit at most details.available_usd, or wait for active holds to settle."
 
 
+class BalanceLimitExceeded(ComputalotError):
+    """422: a credit would take the account over the most an account may hold (`ledger.MAX_BALANCE_MICRO`)."""
+
+    code, status = "balance_limit_exceeded", 422
+    recommended_action = "Credit at most details.room_usd, or spend part of the balance first."
+
+
+class AmountTooLarge(ComputalotError):
+    """422: a request would need more money than one quote may ask for (`ledger.MAX_AMOUNT_MICRO`)."""
+
+    code, status = "amount_too_large", 422
+    recommended_action = "Split the work into smaller requests, or ask an admin to credit the account first."
+
+
+class PaymentsUnavailable(ComputalotError):
+    """503: this controller has no x402 facilitator, so it accepts no payment (it would credit unsettled money)."""
+
+    code, status = "payments_unavailable", 503
+    recommended_action = (
+        "This controller takes no x402 payments: ask an admin for credit (computalot-admin credit). "
+        "Operators: start it with --x402-facilitator <facilitator URL>."
+    )
+
+
 class QuoteExpired(ComputalotError):
     code, status = "quote_expired", 410
     recommended_action = "Ask for a new quote (POST /api/v1/account/quotes/topup, or retry the blocked request)."
@@ -52,7 +76,10 @@ class PaymentRefused(ComputalotError):
     """The PAYMENT-SIGNATURE was not accepted; nothing was credited."""
 
     code, status = "payment_refused", 402
-    recommended_action = "Sign a new EIP-3009 authorization for the quote's accepts[0] and send it again."
+    recommended_action = (
+        "Sign a new EIP-3009 authorization for exactly the quote's accepts[0] (its amount, payTo, network and asset) "
+        "and send it again."
+    )
 
 
 class PaymentMalformed(PaymentRefused):
@@ -72,6 +99,12 @@ class PaymentWrongRecipient(PaymentRefused):
 
 class PaymentAmountTooLow(PaymentRefused):
     code = "payment_amount_too_low"
+
+
+class PaymentAmountTooHigh(PaymentRefused):
+    """The `exact` scheme moves exactly the quote's amount: more is refused, never credited as sent."""
+
+    code = "payment_amount_too_high"
 
 
 class PaymentExpired(PaymentRefused):

@@ -1,4 +1,5 @@
-"""Facilitators settle verified x402 payments: the local one records them, `HttpFacilitator` asks a real one."""
+"""Facilitators settle verified x402 payments: `HttpFacilitator` asks a real one; the local-dev one only records
+them, so it runs only when an operator chooses it for development."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import aiohttp
+
+from controller.core.settings import LOCAL_DEV_FACILITATOR
 
 logger = logging.getLogger(__name__)
 
@@ -32,9 +35,11 @@ class Facilitator(Protocol):
 
 
 class LocalFacilitator:
-    """The default: the verified authorization, stored with its payment, is the record; no funds move.
+    """`local-dev`: the verified authorization, stored with its payment, is the record; no funds move.
 
-    Use it for local installs and tests. Production points COMPUTALOT_X402_FACILITATOR_URL at a real one.
+    Anyone can sign an authorization from an empty wallet, so with this facilitator every member can credit
+    itself: development and tests only, chosen explicitly (`--x402-facilitator local-dev`; the embedded `up`
+    chooses it and says so). Production points COMPUTALOT_X402_FACILITATOR at a real one.
     """
 
     async def settle(self, payment: dict[str, Any], requirements: dict[str, Any], payer: str) -> Settlement:
@@ -78,6 +83,8 @@ class HttpFacilitator:
             return data
 
 
-def build(url: str) -> Facilitator:
-    """`HttpFacilitator(url)` when a URL is configured, else the local facilitator."""
-    return HttpFacilitator(url) if url else LocalFacilitator()
+def build(setting: str) -> Facilitator | None:
+    """The facilitator `Settings.x402_facilitator` names: a URL's, the local-dev one, or None (payments refused)."""
+    if setting == LOCAL_DEV_FACILITATOR:
+        return LocalFacilitator()
+    return HttpFacilitator(setting) if setting else None

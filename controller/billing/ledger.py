@@ -17,6 +17,12 @@ MICRO_PER_USD = 1_000_000
 MS_PER_HOUR = 3_600_000
 #: shortfall quotes are rounded up to whole cents
 CENT_MICRO = 10_000
+#: the most one amount may be: a credit, a debit, a quote, an x402 authorization ($1,000,000)
+MAX_AMOUNT_MICRO = 10**12
+#: the most an account may hold ($1,000,000,000). With every entry at most MAX_AMOUNT_MICRO and every balance at
+#: most this, a ledger sum (and each partial sum, in entry order) stays over 9,000 times below 2**63 - 1, the
+#: largest integer of SQLite and of a PostgreSQL BIGINT; `usd` shows it exactly.
+MAX_BALANCE_MICRO = 10**15
 
 
 def ceil_div(numerator: int, denominator: int) -> int:
@@ -60,16 +66,26 @@ def shortfall_micro(required: int, available: int) -> int:
     return 0 if gap <= 0 else ceil_div(gap, CENT_MICRO) * CENT_MICRO
 
 
+def check_amount(amount_micro: int) -> None:
+    """Refuse an amount that is not positive or above `MAX_AMOUNT_MICRO` (before any arithmetic on it).
+
+    Raises:
+      ValueError: it is; the message says which.
+    """
+    if not 0 < amount_micro <= MAX_AMOUNT_MICRO:
+        raise ValueError(f"an amount must be from 1 to {MAX_AMOUNT_MICRO} micro-dollars, got {amount_micro}")
+
+
 def usd(micro: int) -> float:
     """An amount as the API shows it (`*_usd`): a decimal number of dollars, exact to the micro-dollar below $1e9."""
     return float(Decimal(micro) / MICRO_PER_USD)
 
 
-def parse_usd(value: Any) -> int:
-    """Micro-dollars of a positive dollar amount given as a JSON number or a decimal string.
+def parse_usd(value: Any, maximum_micro: int = MAX_AMOUNT_MICRO) -> int:
+    """Micro-dollars of a positive dollar amount, at most `maximum_micro`, given as a JSON number or a decimal string.
 
     Raises:
-      ValueError: not a number, not positive, or finer than a micro-dollar; the message says which.
+      ValueError: not a number, not positive, above the maximum, or finer than a micro-dollar; the message says which.
     """
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise ValueError("must be a number of dollars, e.g. 10 or 2.50")
@@ -79,6 +95,10 @@ def parse_usd(value: Any) -> int:
         raise ValueError("must be a number of dollars, e.g. 10 or 2.50") from None
     if not amount.is_finite() or amount <= 0:
         raise ValueError("must be a positive number of dollars")
+    # compared before any arithmetic: a huge exponent would overflow the multiplication below
+    maximum = Decimal(maximum_micro) / MICRO_PER_USD
+    if amount > maximum:
+        raise ValueError(f"must be at most {maximum:,f} USD")
     micro = amount * MICRO_PER_USD
     if micro != micro.to_integral_value():
         raise ValueError("must not be finer than a micro-dollar (6 decimal places)")

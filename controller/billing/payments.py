@@ -13,6 +13,7 @@ from controller.billing import accounts, ledger, quotes, x402
 from controller.billing.errors import (
     PaymentReplayed,
     PaymentSettlementFailed,
+    PaymentsUnavailable,
     QuoteAlreadyPaid,
     QuoteExpired,
 )
@@ -48,12 +49,28 @@ def check_payable(quote: Quote, now: float) -> None:
         raise QuoteExpired(f"quote {quote.id} expired", details={"quote_id": quote.id})
 
 
-async def pay(store: Store, facilitator: Facilitator, config: x402.X402Config, quote: Quote, header: str) -> Paid:
-    """Pay `quote` with the PAYMENT-SIGNATURE `header`; the account is credited at most once per quote.
+def check_available(facilitator: Facilitator | None) -> Facilitator:
+    """The facilitator that settles payments.
 
     Raises:
-      PaymentRefused (and its subclasses), QuoteAlreadyPaid, QuoteExpired, Conflict: nothing was credited.
+      PaymentsUnavailable: none is configured; crediting a verified authorization without one would credit money
+        that never moved (anyone can sign an authorization from an empty wallet).
     """
+    if facilitator is None:
+        raise PaymentsUnavailable("this controller has no x402 facilitator configured, so it accepts no payments")
+    return facilitator
+
+
+async def pay(
+    store: Store, facilitator: Facilitator | None, config: x402.X402Config, quote: Quote, header: str
+) -> Paid:
+    """Pay `quote` with the PAYMENT-SIGNATURE `header`; the account is credited the quote's amount, once.
+
+    Raises:
+      PaymentsUnavailable, PaymentRefused (and its subclasses), BalanceLimitExceeded, QuoteAlreadyPaid,
+        QuoteExpired, Conflict: nothing was credited.
+    """
+    settler = check_available(facilitator)
     now = time.time()
     check_payable(quote, now)
     payment = x402.decode_header(header)
@@ -63,7 +80,7 @@ async def pay(store: Store, facilitator: Facilitator, config: x402.X402Config, q
     except pw.IntegrityError:  # a concurrent request presented the same nonce first
         raise PaymentReplayed("this authorization's nonce was already used") from None
     requirements = x402.requirements(config, quote.amount_micro)
-    settlement = await facilitator.settle(payment, requirements, auth.payer)
+    settlement = await settler.settle(payment, requirements, auth.payer)
     if not settlement.success:
         await store.write(_fail, payment_id, settlement.error)
         raise PaymentSettlementFailed(f"the facilitator refused the payment: {settlement.error}")
@@ -73,9 +90,14 @@ async def pay(store: Store, facilitator: Facilitator, config: x402.X402Config, q
 
 
 def _claim(quote_id: str, auth: x402.Authorization, config: x402.X402Config) -> str:
-    """Record the authorization (its nonce is unique) and move the quote to settling, or refuse."""
+    """Record the authorization (its nonce is unique) and move the quote to settling, or refuse.
+
+    The balance limit is checked here, before the facilitator moves any funds (`accounts.credit_received`).
+    """
     if Payment.select().where(Payment.nonce == auth.nonce).exists():
         raise PaymentReplayed("this authorization's nonce was already used")
+    unclaimed = Quote.get_by_id(quote_id)
+    accounts.check_room(unclaimed.account_id, unclaimed.amount_micro)
     moved = Quote.update(status="settling").where(Quote.id == quote_id, Quote.status == "open").execute()
     if not moved:
         check_payable(Quote.get_by_id(quote_id), time.time())
@@ -105,22 +127,26 @@ def _fail(payment_id: str, error: str) -> None:
 
 
 def _complete(payment_id: str, settlement: Settlement) -> tuple[Quote, int]:
-    """Credit the transferred value once (the ledger ref `x402:<quote>` is unique) and mark the quote paid."""
+    """Credit the quote's amount once (the ledger ref `x402:<quote>` is unique) and mark the quote paid.
+
+    `verify` accepted only an authorization of exactly that amount; the quote, not the authorization, says what
+    is credited.
+    """
     now = time.time()
     payment = Payment.get_by_id(payment_id)
     Payment.update(status="settled", transaction=settlement.transaction, settled_at=now).where(
         Payment.id == payment_id
     ).execute()
     Quote.update(status="paid", paid_at=now).where(Quote.id == payment.quote_id).execute()
-    credited = accounts.credit(
+    quote = Quote.get_by_id(payment.quote_id)
+    credited = accounts.credit_received(
         payment.account_id,
-        payment.value_micro,
+        quote.amount_micro,
         f"x402 payment from {payment.payer} ({settlement.transaction})",
-        kind="topup",
         ref=f"x402:{payment.quote_id}",
         quote_id=payment.quote_id,
     )
-    return Quote.get_by_id(payment.quote_id), payment.value_micro if credited else 0
+    return quote, quote.amount_micro if credited else 0
 
 
 def response_body(paid: Paid, config: x402.X402Config, balance: accounts.Balance) -> dict[str, Any]:

@@ -6,7 +6,7 @@ import time
 from typing import Any
 
 from controller.billing import ledger, x402
-from controller.billing.errors import InsufficientBalance, Shortfall
+from controller.billing.errors import AmountTooLarge, InsufficientBalance, Shortfall
 from controller.billing.models import Quote
 from controller.core.db import Store
 from controller.core.ids import new_id
@@ -18,7 +18,12 @@ MAX_TOPUP_MICRO = 10_000 * ledger.MICRO_PER_USD
 
 
 def create(account_id: str, kind: str, amount_micro: int, purpose: str, details: dict[str, Any] | None = None) -> Quote:
-    """A new open quote (call inside a write transaction)."""
+    """A new open quote (call inside a write transaction).
+
+    Raises:
+      ValueError: the amount is not in 1..`ledger.MAX_AMOUNT_MICRO`.
+    """
+    ledger.check_amount(amount_micro)
     now = time.time()
     return Quote.create(
         id=new_id("qt"),
@@ -81,8 +86,22 @@ def payment_required(quote: Quote, config: x402.X402Config, base_url: str) -> di
 async def shortfall_error(
     store: Store, config: x402.X402Config, base_url: str, short: Shortfall, purpose: str
 ) -> InsufficientBalance:
-    """Store a shortfall quote for a refused request (after its transaction rolled back) and build the 402."""
+    """Store a shortfall quote for a refused request (after its transaction rolled back) and build the 402.
+
+    Raises:
+      AmountTooLarge: the shortfall is more than one quote may ask for; no quote is stored.
+    """
     amount = ledger.shortfall_micro(short.required_micro, short.available_micro)
+    if amount > ledger.MAX_AMOUNT_MICRO:
+        raise AmountTooLarge(
+            f"this needs {ledger.usd(short.required_micro)} USD available; the account has "
+            f"{ledger.usd(short.available_micro)} USD, and one payment brings at most "
+            f"{ledger.usd(ledger.MAX_AMOUNT_MICRO)} USD",
+            details={
+                "required_usd": ledger.usd(short.required_micro),
+                "available_usd": ledger.usd(short.available_micro),
+            },
+        )
     details = {"required_micro": short.required_micro, "available_micro": short.available_micro}
     quote = await store.write(create, short.account_id, "shortfall", amount, purpose, details)
     body = quote_json(quote, config, time.time())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import AsyncIterator
 
@@ -13,8 +14,11 @@ from controller.billing.models import Hold, LedgerEntry, Quote
 from controller.billing.service import FACILITATOR, X402
 from controller.billing.views import entry_json, hold_json
 from controller.core.errors import ValidationFailed, field_error
+from controller.core.settings import LOCAL_DEV_FACILITATOR, LOCAL_DEV_WARNING
 from controller.core.web import SETTINGS, STORE, int_query, json_response, not_found, read_json
 from controller.jobs.presets import PRESETS
+
+logger = logging.getLogger(__name__)
 
 routes = web.RouteTableDef()
 
@@ -23,9 +27,13 @@ def setup(app: web.Application) -> None:
     """Add the money routes, the x402 configuration and facilitator, and the startup settlement sweep."""
     settings = app[SETTINGS]
     app[X402] = x402.config_from(
-        settings.x402_pay_to, settings.x402_network, settings.x402_asset, settings.x402_facilitator_url
+        settings.x402_pay_to, settings.x402_network, settings.x402_asset, settings.x402_facilitator
     )
-    app[FACILITATOR] = facilitator.build(settings.x402_facilitator_url)
+    app[FACILITATOR] = facilitator.build(settings.x402_facilitator)
+    if settings.x402_facilitator == LOCAL_DEV_FACILITATOR:
+        logger.warning(LOCAL_DEV_WARNING)
+    elif not settings.x402_facilitator:
+        logger.info("x402: no facilitator configured; payments are refused with 503 payments_unavailable")
     app.add_routes(routes)
     app.cleanup_ctx.append(_settle_leftovers)
 
@@ -85,6 +93,7 @@ async def list_quotes(request: web.Request) -> web.Response:
 async def create_topup(request: web.Request) -> web.Response:
     account = account_of(request)
     require_writer(account)
+    payments.check_available(request.app[FACILITATOR])  # a top-up quote nobody can pay is no use
     body = await read_json(request, 64 * 1024)
     if not isinstance(body, dict) or set(body) != {"amount_usd"}:
         raise ValidationFailed([field_error("amount_usd", 'send exactly {"amount_usd": <dollars>}')])
@@ -107,6 +116,7 @@ async def pay_quote(request: web.Request) -> web.Response:
     quote = Quote.get_or_none(Quote.id == quote_id, Quote.account == account.id)
     if quote is None:
         raise not_found("quote", quote_id)
+    payments.check_available(request.app[FACILITATOR])
     header = request.headers.get("PAYMENT-SIGNATURE")
     if not header:
         payments.check_payable(quote, time.time())

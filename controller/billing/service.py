@@ -11,8 +11,9 @@ from controller.billing.x402 import X402Config
 from controller.core.web import SETTINGS, STORE
 
 X402 = web.AppKey("x402", X402Config)
-#: a protocol, so the type is given as a parameter (AppKey wants a concrete class as an argument)
-FACILITATOR = web.AppKey[Facilitator]("facilitator")
+#: a protocol, so the type is given as a parameter (AppKey wants a concrete class as an argument); None: no
+#: facilitator is configured and payments are refused
+FACILITATOR = web.AppKey[Facilitator | None]("facilitator")
 
 
 async def refuse(app: web.Application, short: Shortfall, purpose: str) -> InsufficientBalance:

@@ -20,7 +20,9 @@ from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_utils import is_address, to_checksum_address
 
+from controller.billing import ledger
 from controller.billing.errors import (
+    PaymentAmountTooHigh,
     PaymentAmountTooLow,
     PaymentExpired,
     PaymentMalformed,
@@ -29,14 +31,14 @@ from controller.billing.errors import (
     PaymentWrongNetwork,
     PaymentWrongRecipient,
 )
-from controller.core.settings import ConfigError
+from controller.core.settings import LOCAL_DEV_FACILITATOR, ConfigError
 
 X402_VERSION = 2
 #: Base mainnet, as a CAIP-2 network id
 BASE_NETWORK = "eip155:8453"
 #: USDC on Base
 BASE_USDC = "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913"
-#: Receiving address used when none is configured. Nobody holds its key: fine for the local facilitator,
+#: Receiving address used when none is configured. Nobody holds its key: fine for the local-dev facilitator,
 #: which never moves funds; a real facilitator requires COMPUTALOT_X402_PAY_TO (see `config_from`).
 LOCAL_PAY_TO = to_checksum_address("0x" + hashlib.sha256(b"computalot local x402 pay-to").hexdigest()[:40])
 #: An authorization must stay valid this long after it arrives, so the transfer can still be settled.
@@ -80,13 +82,13 @@ class X402Config:
         return int(self.network.split(":", 1)[1])
 
 
-def config_from(pay_to: str, network: str, asset: str, facilitator_url: str) -> X402Config:
-    """The x402 configuration of a controller's settings.
+def config_from(pay_to: str, network: str, asset: str, facilitator: str) -> X402Config:
+    """The x402 configuration of a controller's settings (`facilitator`: `Settings.x402_facilitator`).
 
     Raises:
-      ConfigError: an address or network is malformed, or a facilitator is set without a pay-to address.
+      ConfigError: an address or network is malformed, or a facilitator URL is set without a pay-to address.
     """
-    if facilitator_url and not pay_to:
+    if facilitator not in ("", LOCAL_DEV_FACILITATOR) and not pay_to:
         raise ConfigError("COMPUTALOT_X402_FACILITATOR_URL needs COMPUTALOT_X402_PAY_TO, the platform's address")
     for name, value in (("COMPUTALOT_X402_PAY_TO", pay_to), ("COMPUTALOT_X402_ASSET", asset)):
         if value and not is_address(value):
@@ -172,8 +174,11 @@ def typed_data(config: X402Config, message: dict[str, Any]) -> dict[str, Any]:
 def verify(payload: dict[str, Any], config: X402Config, amount_micro: int, now: float) -> Authorization:
     """Check a decoded PAYMENT-SIGNATURE against a quote of `amount_micro`, at UNIX time `now`.
 
+    The `exact` scheme moves exactly the quote's amount: an authorization for any other value is refused, so what
+    is credited is always the quote's amount.
+
     Raises:
-      PaymentMalformed, PaymentWrongNetwork, PaymentSignatureInvalid, PaymentWrongRecipient,
+      PaymentMalformed, PaymentWrongNetwork, PaymentAmountTooHigh, PaymentSignatureInvalid, PaymentWrongRecipient,
       PaymentAmountTooLow, PaymentNotYetValid, PaymentExpired: the first check that failed.
     """
     auth = _parse(payload, config)
@@ -197,6 +202,10 @@ def verify(payload: dict[str, Any], config: X402Config, amount_micro: int, now: 
         raise PaymentWrongRecipient(f"the authorization pays {auth.pay_to}; pay {config.pay_to}")
     if auth.value < amount_micro:
         raise PaymentAmountTooLow(f"the authorization moves {auth.value} atomic units; the quote needs {amount_micro}")
+    if auth.value > amount_micro:
+        raise PaymentAmountTooHigh(
+            f"the authorization moves {auth.value} atomic units; the quote is for exactly {amount_micro}"
+        )
     if now < auth.valid_after:
         raise PaymentNotYetValid("the authorization's validAfter is in the future")
     if auth.valid_before <= now + SETTLE_MARGIN_S:
@@ -226,6 +235,8 @@ def _parse(payload: dict[str, Any], config: X402Config) -> Authorization:
         raise PaymentMalformed(f"authorization: {exc}") from None
     if not _NONCE.match(nonce):
         raise PaymentMalformed("authorization.nonce must be 32 bytes as 0x-prefixed hex")
+    if value > ledger.MAX_AMOUNT_MICRO:  # no quote is ever this large; refused before anything else uses it
+        raise PaymentAmountTooHigh(f"authorization.value is over {ledger.MAX_AMOUNT_MICRO}, the largest amount")
     return Authorization(payer, pay_to, value, valid_after, valid_before, nonce.lower(), signature)
 
 

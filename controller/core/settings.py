@@ -16,6 +16,15 @@ class ConfigError(ComputalotError):
     code = "config_error"
 
 
+#: `x402_facilitator` value that settles x402 payments locally: verified and credited, no funds move (development)
+LOCAL_DEV_FACILITATOR = "local-dev"
+#: what a controller says when it starts with the local-dev facilitator
+LOCAL_DEV_WARNING = (
+    "x402 payments use the local-dev facilitator: verified authorizations are credited and no funds move, so any "
+    "member can credit itself. Development only: never on a controller that others use."
+)
+
+
 def default_data_dir() -> Path:
     """`$XDG_DATA_HOME/computalot`, else `~/.local/share/computalot`."""
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
@@ -45,7 +54,9 @@ _ENV: dict[str, tuple[str, Callable[[str], Any]]] = {
     "COMPUTALOT_X402_PAY_TO": ("x402_pay_to", str),
     "COMPUTALOT_X402_NETWORK": ("x402_network", str),
     "COMPUTALOT_X402_ASSET": ("x402_asset", str),
-    "COMPUTALOT_X402_FACILITATOR_URL": ("x402_facilitator_url", str),
+    # the older name of COMPUTALOT_X402_FACILITATOR, read first so the newer one wins when both are set
+    "COMPUTALOT_X402_FACILITATOR_URL": ("x402_facilitator", str),
+    "COMPUTALOT_X402_FACILITATOR": ("x402_facilitator", str),
 }
 
 
@@ -91,13 +102,15 @@ class Settings:
     metrics_token: str = ""
     #: seconds between SSE comment heartbeats on idle streams
     sse_heartbeat_s: float = 15.0
-    #: address that receives x402 top-ups; empty: a placeholder only the local facilitator accepts
+    #: address that receives x402 top-ups; empty: a placeholder only the local-dev facilitator accepts
     x402_pay_to: str = ""
     #: CAIP-2 network and token contract of x402 top-ups (USDC on Base)
     x402_network: str = "eip155:8453"
     x402_asset: str = "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913"
-    #: base URL of an x402 facilitator (/verify, /settle); empty: the local one, which records and moves nothing
-    x402_facilitator_url: str = ""
+    #: who settles x402 payments: the base URL of an x402 facilitator (/verify, /settle); `local-dev`, which credits
+    #: verified authorizations and moves no funds (development only: anyone could mint money); empty: nobody, and
+    #: payments are refused with 503 payments_unavailable
+    x402_facilitator: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -127,6 +140,12 @@ class Settings:
             raise ConfigError(f"zmq_publish_port must be 0..65535, got {self.zmq_publish_port}")
         if self.sse_heartbeat_s <= 0:
             raise ConfigError("sse_heartbeat_s must be positive")
+        if self.x402_facilitator not in ("", LOCAL_DEV_FACILITATOR) and not self.x402_facilitator.startswith(
+            ("http://", "https://")
+        ):
+            raise ConfigError(
+                f"the x402 facilitator must be an http(s) URL or {LOCAL_DEV_FACILITATOR}, got {self.x402_facilitator!r}"
+            )
         return self
 
     @property

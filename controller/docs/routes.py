@@ -73,7 +73,12 @@ ENDPOINTS: tuple[tuple[str, str, bool, str], ...] = (
     ("GET", "/api/v1/jobs/watch", True, "SSE: the events of up to 100 jobs (?ids=a,b), then end"),
     ("GET", "/api/v1/account/stream-endpoint", True, "ZeroMQ endpoint and topic publishing your events"),
     ("GET", "/api/v1/presets", True, "Resource presets and recipe rates (usd_per_hour)"),
-    ("GET", "/api/v1/account", True, "Your account, with the webhook secret that signs job callbacks"),
+    (
+        "GET",
+        "/api/v1/account",
+        True,
+        "Your account, with the webhook secret that signs job callbacks (not for viewers)",
+    ),
     ("GET", "/api/v1/account/balance", True, "ledger_balance_usd, held_usd, available_usd"),
     ("GET", "/api/v1/account/holds", True, "Active holds of your jobs"),
     ("GET", "/api/v1/account/ledger", True, "Credits and debits, newest first, each with its job (limit, before)"),

@@ -9,13 +9,12 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-import ipaddress
 import json
 import logging
 import socket
 import time
-from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -24,6 +23,7 @@ from controller.accounts.models import Account
 from controller.core.background import BackgroundLoop
 from controller.core.db import Store
 from controller.core.hooks import Hooks
+from controller.jobs import addresses
 from controller.jobs.models import Callback, Job
 
 if TYPE_CHECKING:
@@ -42,18 +42,82 @@ def sign(body: bytes, secret: str) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
+class InternalAddress(Exception):
+    """A callback's host resolves to an internal address, or to none; the message names it or says why."""
+
+
+def resolve(host: str) -> list[str]:
+    """The addresses `host` resolves to (an IP address resolves to itself).
+
+    Raises:
+      OSError, UnicodeError: it does not resolve.
+    """
+    return [str(info[4][0]) for info in socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)]
+
+
+def public_addresses(host: str) -> list[str]:
+    """Every address `host` resolves to, all of them public (`addresses.is_public`).
+
+    Raises:
+      InternalAddress: one is internal (the message is that address), or the host does not resolve.
+    """
+    try:
+        found = resolve(host)
+    except (OSError, UnicodeError) as exc:
+        raise InternalAddress(f"{host} does not resolve ({exc})") from None
+    if not found:
+        raise InternalAddress(f"{host} does not resolve")
+    for address in found:
+        internal = addresses.internal_address(address)
+        if internal:
+            raise InternalAddress(internal)
+    return [address.split("%")[0] for address in found]
+
+
 def private_address(url: str) -> str | None:
     """The private, loopback or otherwise internal address `url`'s host resolves to, if any (or why it can't)."""
-    host = urlsplit(url).hostname or ""
     try:
-        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
-    except (socket.gaierror, UnicodeError) as exc:
-        return f"{host} does not resolve ({exc})"
-    for info in infos:
-        address = ipaddress.ip_address(str(info[4][0]).split("%")[0])
-        if not address.is_global:
-            return str(address)
+        public_addresses(_host(httpx.URL(url)))
+    except httpx.InvalidURL as exc:
+        return f"{url} is not a valid URL ({exc})"
+    except InternalAddress as exc:
+        return str(exc)
     return None
+
+
+@dataclass(frozen=True)
+class Pinned:
+    """A request to a callback URL's host at one address checked just now, so a DNS answer that changes
+    afterwards (rebinding to an internal address) is never used."""
+
+    url: httpx.URL
+    headers: dict[str, str]
+    extensions: dict[str, Any]
+
+
+def pin(url: str) -> Pinned:
+    """Resolve `url`'s host again, check every address, and aim the request at the first one.
+
+    The Host header and the TLS server name (SNI, and the name the certificate is checked against) stay the
+    host's own.
+
+    Raises:
+      InternalAddress: the host resolves to an internal address, or to none.
+      httpx.InvalidURL: the URL cannot be parsed.
+    """
+    target = httpx.URL(url)
+    host = _host(target)
+    address = public_addresses(host)[0]
+    return Pinned(
+        target.copy_with(host=address),
+        {"Host": target.netloc.decode("ascii")},
+        {"sni_hostname": host} if target.scheme == "https" else {},
+    )
+
+
+def _host(url: httpx.URL) -> str:
+    """The host as the resolver and TLS see it (IDNA-encoded; an IPv6 address without brackets)."""
+    return url.raw_host.decode("ascii")
 
 
 def backoff_s(attempts: int) -> float:
@@ -115,23 +179,27 @@ class CallbackSender(BackgroundLoop, Hooks):
         await asyncio.gather(*(self._deliver(cb, secret) for cb, secret in due))
         return len(due) == 50
 
+    def _target(self, url: str) -> Pinned:
+        """Where to send: the URL as it is if the operator allows private callbacks, else `pin`ned, checked again
+        now and not only at submit (the host's DNS answer may have changed since)."""
+        return Pinned(httpx.URL(url), {}, {}) if self.allow_private else pin(url)
+
     async def _deliver(self, callback: Callback, secret: str) -> None:
         body = json.dumps(callback.body, separators=(",", ":"), sort_keys=True).encode()
-        if not self.allow_private:
-            internal = await asyncio.get_running_loop().run_in_executor(None, private_address, callback.url)
-            if internal:
-                error = f"refused: {callback.url} points at an internal address ({internal})"
-                await self.store.write(_record, callback.id, False, error, True)
-                return
+        headers = {
+            "Content-Type": "application/json",
+            SIGNATURE_HEADER: sign(body, secret),
+            "X-Computalot-Event": "job.finished",
+        }
+        try:
+            target = await asyncio.get_running_loop().run_in_executor(None, self._target, callback.url)
+        except (InternalAddress, httpx.InvalidURL) as exc:
+            what = "points at an internal address" if isinstance(exc, InternalAddress) else "is not a valid URL"
+            await self.store.write(_record, callback.id, False, f"refused: {callback.url} {what} ({exc})", True)
+            return
         try:
             response = await self._http.post(
-                callback.url,
-                content=body,
-                headers={
-                    "Content-Type": "application/json",
-                    SIGNATURE_HEADER: sign(body, secret),
-                    "X-Computalot-Event": "job.finished",
-                },
+                target.url, content=body, headers={**headers, **target.headers}, extensions=target.extensions
             )
             if response.is_success:
                 await self.store.write(_record, callback.id, True, None)

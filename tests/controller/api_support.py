@@ -71,5 +71,5 @@ def make_api(aiohttp_client: Any, tmp_path: Path) -> ApiFactory:
 
 @pytest.fixture
 async def api(make_api: ApiFactory) -> Api:
-    """A controller with default settings (SQLite, memory broker, local x402 facilitator) and no background loops."""
+    """A controller with default settings (SQLite, memory broker, no x402 facilitator) and no background loops."""
     return await make_api()

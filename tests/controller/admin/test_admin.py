@@ -138,3 +138,64 @@ async def test_feedback_is_stored_validated_rate_limited_and_listed_for_admins(a
     listed: Any = (await api.call("GET", "/api/v1/admin/feedback?limit=5", await api.token("admin")))[1]
     assert [f["title"] for f in listed["feedback"]] == ["n8", "n7", "n6", "n5", "n4"]
     assert listed["next_before"] is not None
+
+
+@pytest.mark.parametrize("amount", ["1000000.01", 2**62, "4611686018427.387904", "1e999999"])
+@pytest.mark.parametrize("move", ["credit", "debit"])
+async def test_an_admin_credit_or_debit_above_a_million_dollars_is_refused_and_the_list_still_works(
+    api: Api, move: str, amount: Any
+) -> None:
+    # Given an account with $5
+    admin = await api.token("admin")
+    created = (await api.call("POST", "/api/v1/admin/accounts", admin, json={"name": "eve", "credit_usd": 5}))[1]
+    account_id = created["account"]["id"]
+
+    # When an admin moves more than the largest single amount, twice (in the report the second overflowed)
+    for _ in range(2):
+        status, body, _ = await api.call(
+            "POST", f"/api/v1/admin/accounts/{account_id}/{move}", admin, json={"amount_usd": amount, "reason": "x"}
+        )
+
+        # Then it is refused as a field error naming the limit
+        assert (status, body["error"]["code"]) == (422, "validation_failed")
+        assert "at most 1,000,000 USD" in body["error"]["details"]["fields"][0]["message"]
+
+    # And the account list still answers with the untouched balance
+    status, body, _ = await api.call("GET", "/api/v1/admin/accounts", admin)
+    assert status == 200 and [a["ledger_balance_usd"] for a in body["accounts"] if a["id"] == account_id] == [5]
+
+
+async def test_an_admin_credit_past_a_billion_dollars_is_refused_with_the_room_left(api: Api) -> None:
+    # Given an account credited a million dollars a thousand times less one dollar, straight into the ledger
+    from controller.billing import accounts, ledger
+
+    admin = await api.token("admin")
+    created = (await api.call("POST", "/api/v1/admin/accounts", admin, json={"name": "rich"}))[1]
+    account_id = created["account"]["id"]
+    await api.write(accounts.add_entry, account_id, "credit", ledger.MAX_BALANCE_MICRO - ledger.MICRO_PER_USD)
+
+    # When an admin credits two dollars, then one
+    refused = await api.call(
+        "POST", f"/api/v1/admin/accounts/{account_id}/credit", admin, json={"amount_usd": 2, "reason": "x"}
+    )
+    accepted = await api.call(
+        "POST", f"/api/v1/admin/accounts/{account_id}/credit", admin, json={"amount_usd": 1, "reason": "x"}
+    )
+
+    # Then the first is refused with what still fits and the second fills the account to the limit exactly
+    assert (refused[0], refused[1]["error"]["code"]) == (422, "balance_limit_exceeded")
+    assert refused[1]["error"]["details"]["room_usd"] == 1 and refused[1]["error"]["recommended_action"]
+    assert accepted[0] == 201 and accepted[1]["balance"]["ledger_balance_usd"] == 1_000_000_000
+    listed = (await api.call("GET", "/api/v1/admin/accounts", admin))[1]["accounts"]
+    assert [a["ledger_balance_usd"] for a in listed if a["id"] == account_id] == [1_000_000_000]
+
+
+async def test_an_account_created_with_more_than_a_million_dollars_is_refused(api: Api) -> None:
+    # Given an admin, When it creates an account with a starting credit above the largest amount
+    status, body, _ = await api.call(
+        "POST", "/api/v1/admin/accounts", await api.token("admin"), json={"name": "x", "credit_usd": 2**62}
+    )
+    # Then it is refused and no account is made
+    assert (status, body["error"]["code"]) == (422, "validation_failed")
+    listed = (await api.call("GET", "/api/v1/admin/accounts", await api.token("admin")))[1]["accounts"]
+    assert [a for a in listed if a["name"] == "x"] == []

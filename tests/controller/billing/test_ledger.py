@@ -76,3 +76,30 @@ def test_dollar_amounts_parse_to_micro_dollars(value: object, micro: int) -> Non
 def test_amounts_that_are_not_positive_micro_dollars_are_refused(value: object) -> None:
     with pytest.raises(ValueError):
         ledger.parse_usd(value)
+
+
+@pytest.mark.parametrize("value", ["1000000.000001", "4611686018427.387904", 2**62, "1e999999"])
+def test_a_dollar_amount_above_a_million_is_refused_before_any_arithmetic(value: object) -> None:
+    # Given amounts above the largest single amount: 2**62 micro-dollars, 2**62 dollars, and one whose exponent
+    # would overflow the multiplication to micro-dollars
+    # When they are parsed, Then each is refused with a message naming the limit
+    with pytest.raises(ValueError, match="at most 1,000,000 USD"):
+        ledger.parse_usd(value)
+    # And the limit itself is accepted
+    assert ledger.parse_usd("1000000") == ledger.MAX_AMOUNT_MICRO
+
+
+@pytest.mark.parametrize("micro", [0, -1, ledger.MAX_AMOUNT_MICRO + 1, 2**62])
+def test_an_amount_outside_one_micro_dollar_to_a_million_dollars_is_refused(micro: int) -> None:
+    # Given an amount computed inside the controller, When it is checked, Then it is refused
+    with pytest.raises(ValueError):
+        ledger.check_amount(micro)
+
+
+def test_the_limits_keep_every_ledger_sum_far_below_the_largest_database_integer() -> None:
+    # Given the largest balance plus the largest single amount (a credit or payment on top of a full account)
+    largest_sum = ledger.MAX_BALANCE_MICRO + ledger.MAX_AMOUNT_MICRO
+    # Then even a thousand of them fit a signed 64-bit integer (SQLite INTEGER, PostgreSQL BIGINT)
+    assert 1000 * largest_sum < 2**63 - 1
+    # And usd() still shows the largest balance exactly
+    assert Decimal(str(ledger.usd(ledger.MAX_BALANCE_MICRO))) * ledger.MICRO_PER_USD == ledger.MAX_BALANCE_MICRO

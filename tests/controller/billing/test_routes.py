@@ -16,11 +16,18 @@ from eth_account import Account
 from controller.billing import ledger
 from controller.billing.errors import InsufficientBalance
 from controller.core.ratelimit import RateLimited
+from controller.core.settings import LOCAL_DEV_FACILITATOR, LOCAL_DEV_WARNING, ConfigError, Settings
 from controller.docs import routes as docs
 from controller.identity import errors as identity_errors
 from tests.controller.api_support import Api, ApiFactory
 
 DOLLAR = ledger.MICRO_PER_USD
+
+
+@pytest.fixture
+async def api(make_api: ApiFactory) -> Api:
+    """A controller whose operator chose the local-dev facilitator, as these tests pay without moving funds."""
+    return await make_api(x402_facilitator=LOCAL_DEV_FACILITATOR)
 
 
 def decoded(header: str) -> Any:
@@ -120,6 +127,9 @@ REFUSALS = {
     "payment_amount_too_low": lambda req, key: _x402.payment_header(
         {**req, "amount": str(int(req["amount"]) - 1)}, key
     ),
+    "payment_amount_too_high": lambda req, key: _x402.payment_header(
+        {**req, "amount": str(int(req["amount"]) + 1)}, key
+    ),
     "payment_expired": lambda req, key: _x402.payment_header(req, key, now=time.time() - 3600),
     "payment_signature_invalid": lambda req, key: forged(_x402.payment_header(req, key)),
     "payment_wrong_network": lambda req, key: _x402.payment_header({**req, "network": "eip155:1"}, key),
@@ -139,6 +149,119 @@ async def test_each_bad_payment_is_refused_with_its_code_and_credits_nothing(api
     assert status == (400 if code == "payment_malformed" else 402)
     assert (await balance(api, token))["ledger_balance_usd"] == 0
     assert (await api.call("GET", "/api/v1/account/quotes", token))[1]["quotes"][0]["status"] == "open"
+
+
+async def test_a_member_self_signing_against_a_controller_without_a_facilitator_gets_503_and_no_credit(
+    make_api: ApiFactory,
+) -> None:
+    # Given a controller whose operator configured no facilitator, and a $2 member refused a $5 init with a quote
+    api = await make_api()
+    token, key = await api.token(credit_micro=2 * DOLLAR), Account.create()
+    assert (await api.call("POST", "/api/v1/projects", token, json={"name": "demo"}))[0] == 201
+    status, body, _ = await api.call("POST", "/api/v1/projects/demo/init", token)
+    assert (status, body["error"]["code"]) == (402, "insufficient_balance")
+    quote = body["error"]["details"]["quote"]
+
+    # When the member signs the quote's requirements from its own (empty) wallet and pays, or asks to pay, or
+    # asks for a top-up
+    attempts = [
+        await pay(api, token, quote["id"], _x402.payment_header(quote["accepts"][0], key.key.hex())),
+        await api.call("POST", f"/api/v1/account/quotes/{quote['id']}/pay/x402", token),
+        await api.call("POST", "/api/v1/account/quotes/topup", token, json={"amount_usd": 5}),
+    ]
+
+    # Then each is refused with 503 payments_unavailable, saying what to do, and nothing is credited
+    for status, body, _ in attempts:
+        assert (status, body["error"]["code"]) == (503, "payments_unavailable")
+        assert "admin" in body["error"]["recommended_action"]
+    assert (await balance(api, token))["ledger_balance_usd"] == 2
+    assert (await api.call("GET", "/api/v1/account/quotes", token))[1]["quotes"][0]["status"] == "open"
+
+
+async def test_a_one_dollar_quote_paid_with_2_62_units_is_refused_and_the_admin_account_list_still_works(
+    api: Api,
+) -> None:
+    # Given a $1 top-up quote, twice over (in the report, the second such payment overflowed SQLite)
+    token, admin, key = await api.token(), await api.token("admin"), Account.create()
+    for _ in range(2):
+        required = await topup(api, token, 1)
+
+        # When it is paid with a valid signature over 2**62 atomic units
+        header = _x402.payment_header({**required["accepts"][0], "amount": str(2**62)}, key.key.hex())
+        status, body, _ = await pay(api, token, required["quote"]["id"], header)
+
+        # Then the payment is refused and nothing is credited
+        assert (status, body["error"]["code"]) == (402, "payment_amount_too_high")
+    assert (await balance(api, token))["ledger_balance_usd"] == 0
+
+    # And the admin account list still answers, with every balance
+    status, body, _ = await api.call("GET", "/api/v1/admin/accounts", admin)
+    assert status == 200 and all(a["ledger_balance_usd"] == 0 for a in body["accounts"])
+
+
+async def test_a_payment_that_would_take_the_account_over_the_limit_is_refused_before_funds_move(
+    make_api: ApiFactory, aiohttp_server: Any
+) -> None:
+    from controller.billing import accounts
+
+    # Given a real facilitator that records every call, and an account one cent short of the largest balance
+    calls: list[str] = []
+
+    async def record(request: web.Request) -> web.Response:
+        calls.append(request.path)
+        return web.json_response({"isValid": True, "success": True, "transaction": "0xabc"})
+
+    facilitator = web.Application()
+    facilitator.add_routes([web.post("/verify", record), web.post("/settle", record)])
+    server = await aiohttp_server(facilitator)
+    api = await make_api(x402_facilitator=str(server.make_url("/")), x402_pay_to="0x" + "12" * 20)
+    token = await api.token()
+    account_id = (await api.call("GET", "/api/v1/account", token))[1]["id"]
+    await api.write(accounts.add_entry, account_id, "credit", ledger.MAX_BALANCE_MICRO - ledger.CENT_MICRO)
+
+    # When a $1 top-up is paid
+    required = await topup(api, token, 1)
+    header = _x402.payment_header(required["accepts"][0], Account.create().key.hex())
+    status, body, _ = await pay(api, token, required["quote"]["id"], header)
+
+    # Then it is refused with how much still fits, the facilitator was never asked, and the quote stays open
+    assert (status, body["error"]["code"]) == (422, "balance_limit_exceeded")
+    assert body["error"]["details"]["room_usd"] == 0.01
+    assert calls == []
+    assert (await api.call("GET", "/api/v1/account/quotes", token))[1]["quotes"][0]["status"] == "open"
+
+
+async def test_the_local_dev_facilitator_runs_only_when_chosen_and_is_announced_as_a_warning(
+    make_api: ApiFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Given a controller with default settings, then one started with the local-dev facilitator
+    await make_api()
+    assert LOCAL_DEV_WARNING not in caplog.text
+    await make_api(x402_facilitator=LOCAL_DEV_FACILITATOR)
+
+    # Then only the second warns, at start, that any member can credit itself
+    warnings = [r for r in caplog.records if r.levelname == "WARNING" and r.getMessage() == LOCAL_DEV_WARNING]
+    assert len(warnings) == 1 and "any member can credit itself" in LOCAL_DEV_WARNING
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"COMPUTALOT_X402_FACILITATOR": "local-dev"}, "local-dev"),
+        ({"COMPUTALOT_X402_FACILITATOR_URL": "https://f.example"}, "https://f.example"),
+        ({}, ""),
+    ],
+)
+def test_the_facilitator_setting_comes_from_the_environment(env: dict[str, str], expected: str) -> None:
+    # Given the environment of a controller, When its settings are read, Then the facilitator is the one named
+    assert Settings.from_env(env).x402_facilitator == expected
+
+
+@pytest.mark.parametrize("value", ["local", "LOCAL-DEV", "ftp://f.example", "f.example"])
+def test_a_facilitator_that_is_neither_a_url_nor_local_dev_is_a_configuration_error(value: str) -> None:
+    # Given a mistyped facilitator, When the settings are read, Then the controller refuses to start
+    with pytest.raises(ConfigError, match="local-dev"):
+        Settings.from_env({}, x402_facilitator=value)
 
 
 async def test_paying_without_a_signature_answers_the_requirements_again(api: Api) -> None:
@@ -248,7 +371,7 @@ async def test_an_http_facilitator_verifies_and_settles_each_payment(make_api: A
     facilitator.add_routes([web.post("/verify", verify), web.post("/settle", settle)])
     server = await aiohttp_server(facilitator)
     pay_to = "0x" + "12" * 20
-    api = await make_api(x402_facilitator_url=str(server.make_url("/")), x402_pay_to=pay_to)
+    api = await make_api(x402_facilitator=str(server.make_url("/")), x402_pay_to=pay_to)
     token, key = await api.token(), Account.create().key.hex()
 
     # When two top-ups are paid

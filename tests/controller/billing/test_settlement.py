@@ -289,3 +289,34 @@ def test_an_admin_debit_never_takes_the_available_balance_below_zero(db: pw.Data
     # Then nothing is available and the ledger shows the debit
     assert accounts.balance(account.id).available_micro == 0
     check_invariants({account.id: DOLLAR - available})
+
+
+def test_a_credit_that_would_take_an_account_over_a_billion_dollars_is_refused(db: pw.Database) -> None:
+    from controller.billing.errors import BalanceLimitExceeded
+
+    # Given an account one dollar short of the largest balance
+    account = new_account(db, DOLLAR)
+    with db.atomic():
+        accounts.add_entry(account.id, "credit", ledger.MAX_BALANCE_MICRO - 2 * DOLLAR)
+
+    # When it is credited two dollars, then one
+    with pytest.raises(BalanceLimitExceeded) as refused, db.atomic():
+        accounts.credit(account.id, 2 * DOLLAR, "too much")
+    with db.atomic():
+        accounts.credit(account.id, DOLLAR, "exactly up to the limit")
+
+    # Then only the second is in the ledger, the refusal said how much still fit, and the sum reads back
+    assert refused.value.details["room_usd"] == 1
+    assert accounts.balance(account.id).ledger_micro == ledger.MAX_BALANCE_MICRO
+
+
+@pytest.mark.parametrize("micro", [0, ledger.MAX_AMOUNT_MICRO + 1, 2**62])
+def test_a_credit_or_debit_outside_the_amount_bounds_is_refused_and_writes_nothing(db: pw.Database, micro: int) -> None:
+    # Given a $1 account
+    account = new_account(db, DOLLAR)
+    # When it is credited or debited an amount out of bounds, Then each is refused
+    for move in (accounts.credit, accounts.debit):
+        with pytest.raises(ValueError), db.atomic():
+            move(account.id, micro, "out of bounds")
+    # And the ledger still holds the dollar alone
+    assert accounts.balance(account.id).ledger_micro == DOLLAR

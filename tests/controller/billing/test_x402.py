@@ -79,8 +79,23 @@ def test_a_correct_authorization_is_accepted_with_its_payer_and_nonce() -> None:
     assert auth.value == AMOUNT and auth.nonce == body["payload"]["authorization"]["nonce"].lower()
 
 
-def test_paying_more_than_the_quote_is_accepted() -> None:
-    assert x402.verify(payment(message={"value": str(AMOUNT + 1)}), CONFIG, AMOUNT, NOW).value == AMOUNT + 1
+def test_paying_more_than_the_quote_is_refused_as_the_exact_scheme_moves_exactly_the_quote() -> None:
+    # Given a correctly signed authorization for one unit more than the quote
+    body = payment(message={"value": str(AMOUNT + 1)})
+
+    # When it is verified, Then it is refused: what is credited is always the quote's amount
+    with pytest.raises(errors.PaymentAmountTooHigh):
+        x402.verify(body, CONFIG, AMOUNT, NOW)
+
+
+def test_an_authorization_above_the_largest_amount_is_refused_before_its_signature_is_checked() -> None:
+    # Given an authorization for 2**62 units that its `from` address did not even sign
+    body = payment(signer=Account.create(), message={"value": str(2**62)})
+
+    # When it is verified against a quote of that very amount
+    # Then the amount is refused first (not the signature), so nothing downstream ever sees such a value
+    with pytest.raises(errors.PaymentAmountTooHigh):
+        x402.verify(body, CONFIG, 2**62, NOW)
 
 
 def test_a_header_round_trips_through_base64_json() -> None:
@@ -96,6 +111,7 @@ def test_a_header_round_trips_through_base64_json() -> None:
         (lambda: payment(asset="0x" + "22" * 20), errors.PaymentSignatureInvalid),
         (lambda: payment(message={"to": "0x" + "33" * 20}), errors.PaymentWrongRecipient),
         (lambda: payment(message={"value": str(AMOUNT - 1)}), errors.PaymentAmountTooLow),
+        (lambda: payment(message={"value": str(AMOUNT + 1)}), errors.PaymentAmountTooHigh),
         (lambda: payment(message={"validBefore": str(int(NOW) - 1)}), errors.PaymentExpired),
         (lambda: payment(message={"validBefore": str(int(NOW) + 3)}), errors.PaymentExpired),
         (lambda: payment(message={"validAfter": str(int(NOW) + 60)}), errors.PaymentNotYetValid),
@@ -115,6 +131,7 @@ def test_a_header_round_trips_through_base64_json() -> None:
         "signed for another token",
         "wrong recipient",
         "too little",
+        "too much",
         "expired",
         "expires before it can settle",
         "not yet valid",
