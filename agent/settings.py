@@ -19,7 +19,9 @@ class AgentSettings:
 
     controller_url: str
     broker_url: str
-    token: str
+    #: the agent key (role `agent`, from `computalot-admin create-agent`): read from a file or the environment by
+    #: `main()`, never argv; kept out of repr so it is never logged
+    token: str = field(repr=False)
     cache_dir: Path = field(default_factory=_default_cache_dir)
     #: tasks run at once (one Dramatiq worker thread each); 0 means one per CPU
     slots: int = 0

@@ -28,14 +28,13 @@ class Distributed(Platform):
                 self.url,
                 "--broker",
                 self.broker_url,
-                "--token",
-                self.admin_token,
                 "--slots",
                 "2",
                 "--cache-dir",
                 str(self.workdir / f"agent{n}"),
             ],
             self.workdir / f"agent{n}.log",
+            env={"COMPUTALOT_AGENT_TOKEN": self.admin_token},  # the key never goes in argv
         )
         self.agents.append(agent)
         self.processes.append(agent)
