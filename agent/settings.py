@@ -27,6 +27,7 @@ class AgentSettings:
     slots: int = 0
     #: hardware profiles served (their task queues are consumed)
     profiles: tuple[str, ...] = ("cpu",)
+    #: replaced at start by the id the controller derives from the key (its agent account's id)
     agent_id: str = field(default_factory=lambda: f"agt_{uuid.uuid4().hex[:12]}")
     heartbeat_interval_s: float = 2.0
     #: seconds between SIGTERM and SIGKILL when a task is stopped

@@ -70,6 +70,8 @@ class Agent:
     def start(self) -> None:
         """Connect the streams, announce this agent, and start consuming (waits for the controller)."""
         endpoints = self._wait_for_controller()
+        # the key is the agent's identity: claims, heartbeats and results carry the id the controller bound to it
+        self.settings = replace(self.settings, agent_id=endpoints["agent_id"])
         self._events = EventStream(self._ctx, endpoints["events_endpoint"])
         self._control = ControlListener(self._ctx, endpoints["control_endpoint"], self._on_control)
         self._control.start()

@@ -10,7 +10,7 @@ from aiohttp import web
 
 from broker.connection import connect, is_memory
 from controller.accounts import routes as accounts_routes
-from controller.accounts.auth import ACCOUNT, resolve_token
+from controller.accounts.auth import ACCOUNT, check_scope, resolve_token
 from controller.admin import routes as admin_routes
 from controller.agents import routes as agents_routes
 from controller.agents.hub import HUB, Hub
@@ -85,9 +85,12 @@ def is_public(request: web.Request) -> bool:
 
 @web.middleware
 async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Resolve the bearer token of every protected route (unknown routes answer 404 first)."""
+    """Resolve the bearer token of every protected route (unknown routes answer 404 first), and keep agent keys on
+    the agent routes and every other key off them."""
     if request.match_info.http_exception is None and not is_public(request):
-        request[ACCOUNT] = resolve_token(request.headers.get("Authorization"))
+        account = resolve_token(request.headers.get("Authorization"))
+        check_scope(request.path, account)
+        request[ACCOUNT] = account
     return await handler(request)
 
 

@@ -14,7 +14,7 @@ from aiohttp import web
 from agent.settings import AgentSettings
 from agent.worker import Agent
 from broker.connection import connect
-from controller.admin.bootstrap import ensure_admin_token
+from controller.admin.bootstrap import ensure_admin_token, ensure_agent_token
 from controller.app import create_app
 from controller.core.settings import LOCAL_DEV_FACILITATOR, LOCAL_DEV_WARNING, Settings
 from controller.core.web import STORE
@@ -37,12 +37,14 @@ async def serve(settings: Settings, slots: int, ready: asyncio.Event | None = No
             f"cannot listen on {settings.host}:{settings.port}: {exc.strerror}; use --port"
         ) from None
     token = await app[STORE].write(ensure_admin_token, settings.data_dir)
+    # the in-process agent holds an agent key (the agent routes, for its own attempts), never the admin token
+    agent_token = await app[STORE].write(ensure_agent_token, settings.data_dir)
     loop = asyncio.get_running_loop()
     agent = Agent(
         AgentSettings(
             controller_url=settings.base_url,
             broker_url=settings.broker_url,
-            token=token,
+            token=agent_token,
             cache_dir=settings.data_dir / "agent",
             slots=slots,
         ),

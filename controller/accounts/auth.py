@@ -17,7 +17,13 @@ KEY_PREFIX = "flk_"
 #: Prefix of wallet session tokens (`controller.identity.sessions`).
 SESSION_PREFIX = "fls_"
 
-ROLES = ("admin", "member", "viewer")
+#: Roles of people's accounts (made by `create-account`, wallet sign-in, the first admin).
+USER_ROLES = ("admin", "member", "viewer")
+#: The role of an agent's account (`create-agent`): its keys reach the agent routes only.
+AGENT_ROLE = "agent"
+ROLES = (*USER_ROLES, AGENT_ROLE)
+#: Every route an agent key may call, and only agent keys may call, lies under this prefix.
+AGENT_PATHS = "/api/v1/agent/"
 
 #: the authenticated account of a request (set by the app's auth middleware)
 ACCOUNT = web.RequestKey("account", Account)
@@ -37,8 +43,13 @@ def create_account(name: str, role: str = "member") -> Account:
     """A new account (call inside a write transaction)."""
     if role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}")
+    # an agent's account id is its agent_id in claims, heartbeats and task records
     return Account.create(
-        id=new_id("acc"), name=name, role=role, webhook_secret=secrets.token_hex(32), created_at=time.time()
+        id=new_id("agt" if role == AGENT_ROLE else "acc"),
+        name=name,
+        role=role,
+        webhook_secret=secrets.token_hex(32),
+        created_at=time.time(),
     )
 
 
@@ -92,3 +103,27 @@ def require_admin(account: Account) -> None:
     """Refuse non-admin accounts."""
     if account.role != "admin":
         raise Forbidden("this route needs an admin token")
+
+
+def require_agent(account: Account) -> None:
+    """Refuse every account but agents'."""
+    if account.role != AGENT_ROLE:
+        raise Forbidden(
+            "the agent routes need an agent key",
+            recommended_action="Run agents with a key from computalot-admin create-agent, never an admin token.",
+        )
+
+
+def check_scope(path: str, account: Account) -> None:
+    """Keep agent keys on the agent routes, and every other key off them.
+
+    Raises:
+      Forbidden: an agent key outside `AGENT_PATHS`, or another key inside.
+    """
+    if path.startswith(AGENT_PATHS):
+        require_agent(account)
+    elif account.role == AGENT_ROLE:
+        raise Forbidden(
+            "agent keys may only call the agent routes (/api/v1/agent/)",
+            recommended_action="Use a member or admin key for this route.",
+        )

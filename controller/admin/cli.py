@@ -11,9 +11,9 @@ from pathlib import Path
 import click
 
 from controller import migrations
-from controller.accounts.auth import ROLES
+from controller.accounts.auth import USER_ROLES
 from controller.admin import money_cli as admin_accounts
-from controller.admin.bootstrap import first_admin
+from controller.admin.bootstrap import first_admin, write_secret
 from controller.admin.client import AdminContext, segment
 from controller.core.errors import ComputalotError
 from controller.core.settings import Settings
@@ -88,7 +88,7 @@ def migrate_cmd(obj: AdminContext) -> None:
 
 @main.command("create-account")
 @click.argument("name")
-@click.option("--role", type=click.Choice(ROLES), default="member", show_default=True)
+@click.option("--role", type=click.Choice(USER_ROLES), default="member", show_default=True)
 @click.option("--credit-usd", default="0", show_default=True, help="Starting credit, as a ledger entry.")
 @click.pass_obj
 def create_account_cmd(obj: AdminContext, name: str, role: str, credit_usd: str) -> None:
@@ -100,6 +100,27 @@ def create_account_cmd(obj: AdminContext, name: str, role: str, credit_usd: str)
     answer = obj.api.call("POST", "/api/v1/admin/accounts", json=body)
     click.echo(f"account {answer['account']['id']} ({role})")
     click.echo(answer["api_key"])
+
+
+@main.command("create-agent")
+@click.argument("name")
+@click.option(
+    "--key-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the agent key to this new file (mode 0600) instead of printing it.",
+)
+@click.pass_obj
+def create_agent_cmd(obj: AdminContext, name: str, key_file: Path | None) -> None:
+    """Create an agent and its key, for `computalot-agent --token-file` (the agent routes only)."""
+    if key_file is not None and key_file.exists():
+        raise click.ClickException(f"{key_file} exists already; name a new file")
+    answer = obj.api.call("POST", "/api/v1/admin/agents", json={"name": name})
+    click.echo(f"agent {answer['agent_id']}")
+    if key_file is None:
+        click.echo(answer["api_key"])
+        return
+    write_secret(key_file, answer["api_key"])
+    click.echo(f"key written to {key_file}")
 
 
 @main.command("issue-key")

@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from controller.accounts.auth import ROLES
+from controller.accounts.auth import USER_ROLES
 from controller.admin.client import AdminContext, segment
 from controller.billing import ledger
 
@@ -78,7 +78,7 @@ def balance_cmd(obj: AdminContext, account_id: str) -> None:
 @click.argument("address")
 @click.option("--account", "account_id", help="Sign in to this account (default: a new $0 account).")
 @click.option("--name", default="", help="Name of the new account.")
-@click.option("--role", type=click.Choice(ROLES), default="member", show_default=True)
+@click.option("--role", type=click.Choice(USER_ROLES), default="member", show_default=True)
 @click.option("--chain", type=click.Choice(["base"]), default="base", show_default=True)
 @click.pass_obj
 def whitelist_wallet_cmd(

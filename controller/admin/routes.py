@@ -1,4 +1,5 @@
-"""`/api/v1/admin/*`, for admin tokens: accounts, keys, wallets, money, feedback. `computalot-admin` is its client.
+"""`/api/v1/admin/*`, for admin tokens: accounts, agents, keys, wallets, money, feedback; `computalot-admin` is
+its client.
 
 Each handler checks the token and the request, then calls one `controller.admin.service` function (writes inside
 `Store.write`, so the controller stays the only writer)."""
@@ -77,6 +78,15 @@ async def create_account(request: web.Request) -> web.Response:
     credit = _amount(body, "credit_usd") if body.get("credit_usd") not in (None, 0) else 0
     account, issued = await request.app[STORE].write(service.create_account, name, role, credit)
     return json_response({"account": account_json(account), **_issued(issued)}, status=201)
+
+
+@routes.post("/api/v1/admin/agents")
+async def create_agent(request: web.Request) -> web.Response:
+    """An agent's account and key: the agent routes only, for the attempts that agent claims."""
+    _admin(request)
+    name = _string(await _body(request, {"name"}), "name", required=True)
+    account, issued = await request.app[STORE].write(service.create_agent, name)
+    return json_response({"agent": account_json(account), "agent_id": account.id, **_issued(issued)}, status=201)
 
 
 @routes.get("/api/v1/admin/accounts/{account_id}/keys")

@@ -39,13 +39,14 @@ def account(account_id: str) -> Account:
 
 
 def check_role(role: str) -> str:
-    """`role`, if it is one of `auth.ROLES`.
+    """`role`, if it is one of `auth.USER_ROLES` (agents are made by `create_agent`).
 
     Raises:
       ValidationFailed: it is not.
     """
-    if role not in auth.ROLES:
-        raise ValidationFailed([field_error("role", f"must be one of: {', '.join(auth.ROLES)}")])
+    if role not in auth.USER_ROLES:
+        hint = "; agents come from POST /api/v1/admin/agents" if role == auth.AGENT_ROLE else ""
+        raise ValidationFailed([field_error("role", f"must be one of: {', '.join(auth.USER_ROLES)}{hint}")])
     return role
 
 
@@ -56,6 +57,12 @@ def create_account(
     created = auth.create_account(name, check_role(role))
     if credit_micro:
         accounts.credit(created.id, credit_micro, "starting credit")
+    return created, issue_key(created.id, label)
+
+
+def create_agent(name: str, *, label: str = "agent key") -> tuple[Account, IssuedKey]:
+    """An agent's account (its id is the agent's id) and its key: the agent routes, for attempts it claims only."""
+    created = auth.create_account(name, auth.AGENT_ROLE)
     return created, issue_key(created.id, label)
 
 
@@ -102,6 +109,9 @@ def whitelist_wallet(
     Raises:
       ValidationFailed: the address, chain, role or account is unknown or malformed.
     """
+    target = Account.get_or_none(Account.id == account_id) if account_id is not None else None
+    if target is not None and target.role == auth.AGENT_ROLE:
+        raise ValidationFailed([field_error("account_id", "an agent's account cannot sign in with a wallet")])
     try:
         return wallets.whitelist(address, chain, account_id=account_id, name=name, role=check_role(role))
     except ValueError as exc:

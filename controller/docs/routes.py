@@ -112,6 +112,7 @@ ENDPOINTS: tuple[tuple[str, str, bool, str], ...] = (
     ("POST", "/api/v1/admin/wallets", True, "Admin: whitelist a wallet {wallet_address, account_id?, role?}"),
     ("DELETE", "/api/v1/admin/wallets/{wallet_address}", True, "Admin: remove a wallet and end its sessions"),
     ("GET", "/api/v1/admin/feedback", True, "Admin: feedback, newest first (limit, before, type)"),
+    ("POST", "/api/v1/admin/agents", True, "Admin: create an agent {name}; its agent_id and agent key"),
 )
 
 #: Every served document: (path, title, format of the response body).

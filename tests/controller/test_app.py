@@ -36,10 +36,15 @@ async def test_without_background_loops_no_hub_or_feed_runs_and_the_roster_start
     assert HUB not in api.app and FEED not in api.app
 
 
-@pytest.mark.parametrize("path", ["/api/v1/agent/config", "/api/v1/account/stream-endpoint", "/ready"])
-async def test_without_background_loops_routes_that_need_them_answer_503_not_ready(api: Api, path: str) -> None:
-    # Given a controller built with background=False and an admin key
-    token = await api.token("admin")
+@pytest.mark.parametrize(
+    ("path", "role"),
+    [("/api/v1/agent/config", "agent"), ("/api/v1/account/stream-endpoint", "admin"), ("/ready", "admin")],
+)
+async def test_without_background_loops_routes_that_need_them_answer_503_not_ready(
+    api: Api, path: str, role: str
+) -> None:
+    # Given a controller built with background=False and a key the route accepts (agent routes take agent keys only)
+    token = await api.token(role)
     # When a route that needs the hub, the publisher or the feed is called
     status, body, _ = await api.call("GET", path, token)
     # Then it answers 503 not_ready instead of failing with a 500

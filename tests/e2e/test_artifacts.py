@@ -306,6 +306,32 @@ def test_another_accounts_artifact_is_unknown_everywhere(embedded: Platform, tmp
         assert http.post("/api/v1/jobs", json={"project": project, "payload": good}).status_code == 201
 
 
+def test_the_embedded_agents_key_reaches_no_account_route_and_no_artifact_it_does_not_need(
+    embedded: Platform, tmp_path: Path
+) -> None:
+    # Given the embedded agent's key (beside the admin token, mode 0600) and a member's artifact no task uses
+    agent_key = (embedded.workdir / "agent-token").read_text().strip()
+    assert agent_key != embedded.admin_token
+    assert (embedded.workdir / "agent-token").stat().st_mode & 0o777 == 0o600
+    owner_token = embedded.new_token()
+    path = tmp_path / "secret.txt"
+    path.write_text("owner's data")
+    with ComputalotClient(embedded.url, owner_token) as owner:
+        art = owner.upload_artifact(path, progress=False)["id"]
+
+    # When the agent's key asks for the artifact, the account routes and the admin routes, and the admin's token
+    # asks for an agent route
+    with embedded.http(agent_key) as agent, embedded.http(embedded.admin_token) as admin:
+        fetched = agent.get(f"/api/v1/agent/artifacts/{art}")
+        elsewhere = [agent.get(path) for path in ("/api/v1/jobs", f"/api/v1/artifacts/{art}", "/api/v1/admin/accounts")]
+        admin_on_agent_route = admin.get(f"/api/v1/agent/artifacts/{art}")
+
+    # Then the artifact is unknown to the agent (no task of it holds it), and every other call is forbidden
+    assert fetched.status_code == 404
+    assert [r.status_code for r in elsewhere] == [403, 403, 403]
+    assert admin_on_agent_route.status_code == 403
+
+
 @pytest.mark.parametrize(
     ("download", "field"),
     [

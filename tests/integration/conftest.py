@@ -20,7 +20,10 @@ class Distributed(Platform):
         self.agents: list[Process] = []
 
     def start_agent(self) -> Process:
+        """A new agent process, with an agent key of its own (made by the admin command, passed in a file)."""
         n = len(self.agents)
+        key_file = self.workdir / f"agent{n}.key"
+        subprocess.run([*self.admin_args, "create-agent", f"agent{n}", "--key-file", str(key_file)], check=True)
         agent = Process(
             [
                 str(BIN / "computalot-agent"),
@@ -28,13 +31,14 @@ class Distributed(Platform):
                 self.url,
                 "--broker",
                 self.broker_url,
+                "--token-file",
+                str(key_file),
                 "--slots",
                 "2",
                 "--cache-dir",
                 str(self.workdir / f"agent{n}"),
             ],
             self.workdir / f"agent{n}.log",
-            env={"COMPUTALOT_AGENT_TOKEN": self.admin_token},  # the key never goes in argv
         )
         self.agents.append(agent)
         self.processes.append(agent)
@@ -74,6 +78,7 @@ def distributed(request: pytest.FixtureRequest, postgres_db_url: str, tmp_path: 
     platform = Distributed(url, admin_token, admin_args, tmp_path, broker_url)
     platform.processes.append(controller)
     try:
+        wait_ready(url, controller, agents=0)  # agents are made through the admin API of the running controller
         platform.start_agent()
         wait_ready(url, controller, agents=1)
         yield platform

@@ -72,6 +72,29 @@ def test_a_task_of_a_killed_agent_is_redelivered_and_the_job_completes(distribut
     assert all(t["status"] == "completed" for t in results["tasks"])
 
 
+def test_a_distributed_agent_runs_jobs_with_an_agent_key_that_reaches_nothing_else(distributed: Distributed):
+    # Given the agent process, started with an agent key from a file, and a member's completed job
+    client = distributed.client()
+    job = client.submit_job(project=_project(client), payload={"models": ["a"]}, fan_out={"by": "models"})
+    results = client.wait(job["id"], timeout_s=90)
+    assert results["status"] == "completed"
+    finished = results["tasks"][0]["task_id"]
+    agent_key = (distributed.workdir / "agent0.key").read_text().strip()
+    # When that key calls the routes a leaked agent environment would try, and the admin token an agent route
+    with distributed.http(agent_key) as agent, distributed.http(distributed.admin_token) as admin:
+        answers = [
+            agent.get("/api/v1/jobs").status_code,
+            agent.get(f"/api/v1/jobs/{job['id']}").status_code,
+            agent.get("/api/v1/admin/accounts").status_code,
+            agent.post("/api/v1/jobs", json={"project": "x"}).status_code,
+            admin.get("/api/v1/agent/config").status_code,
+        ]
+        upload = agent.post(f"/api/v1/agent/artifacts?job_id={job['id']}&task_id={finished}", content=b"forged")
+    # Then every one is forbidden, and an output for an attempt the agent no longer holds is refused
+    assert answers == [403] * 5
+    assert upload.status_code == 403
+
+
 def _alive(pid: int) -> bool:
     try:
         with open(f"/proc/{pid}/stat") as stat:

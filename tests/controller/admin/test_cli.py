@@ -210,3 +210,40 @@ async def test_the_bootstrapped_admin_runs_the_other_commands_once_the_controlle
     assert "\tmember\talice" in (await cli("list-accounts")).output
     again = CliRunner().invoke(main, ["--data-dir", str(tmp_path), "bootstrap", "other"])
     assert again.exit_code == 1 and "an admin account exists already" in again.output
+
+
+async def test_create_agent_writes_a_key_file_of_mode_0600_whose_key_reaches_the_agent_routes_only(
+    admin_cli: AdminCli, tmp_path: Path
+) -> None:
+    # When an admin creates an agent with its key written to a file
+    key_file = tmp_path / "agent-key"
+    result = await admin_cli("create-agent", "gpu-1", "--key-file", str(key_file))
+
+    # Then it prints the agent's id and not the key, and the file holds the key, readable by its owner only
+    assert result.exit_code == 0, result.output
+    agent_id = result.output.splitlines()[0].removeprefix("agent ")
+    key = key_file.read_text().strip()
+    assert agent_id.startswith("agt_") and key.startswith("flk_") and key not in result.output
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    assert Account.get_by_id(agent_id).role == "agent"
+    # And the key claims on the agent routes, and is refused on an account route
+    claim = {"task_id": "task_none", "attempt": 1}
+    assert (await admin_cli.api.call("POST", "/api/v1/agent/claim", key, json=claim))[0] == 200
+    assert (await admin_cli.api.call("GET", "/api/v1/account", key))[0] == 403
+
+
+async def test_create_agent_refuses_a_key_file_that_exists_and_makes_no_agent(
+    admin_cli: AdminCli, tmp_path: Path
+) -> None:
+    # Given a file that exists already
+    key_file = tmp_path / "agent-key"
+    key_file.write_text("something else\n")
+    before = snapshot()
+
+    # When an agent is created with its key written there
+    result = await admin_cli("create-agent", "gpu-1", "--key-file", str(key_file))
+
+    # Then the command fails, the file is untouched and no agent was made
+    assert result.exit_code == 1 and "exists already" in result.output
+    assert key_file.read_text() == "something else\n"
+    assert snapshot() == before
