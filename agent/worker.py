@@ -59,6 +59,9 @@ class Agent:
         self.sizes = sizes_served(self.capabilities)
         self._ctx = zmq.Context()
         self._runs: dict[str, tuple[str, Run | RecipeRun]] = {}
+        #: attempts claimed and not yet reported, preparing included: heartbeats list them, so the controller's
+        #: reaper never takes back an attempt this agent still holds
+        self._held: set[str] = set()
         self._runs_lock = threading.Lock()
         self._stopping = threading.Event()
         self._events: EventStream | None = None
@@ -155,7 +158,13 @@ class Agent:
         if not run:
             logger.info("task=%s attempt=%s skipped: %s", message.task_id, message.attempt, reason)
             return
-        result = self._execute(message)
+        with self._runs_lock:
+            self._held.add(message.task_id)
+        try:
+            result = self._execute(message)
+        finally:
+            with self._runs_lock:
+                self._held.discard(message.task_id)
         self.stats.record(result)
         if self._stopping.is_set() and result.status == TaskStatus.CANCELLED:
             # Shutting down, not cancelled by the user: let the broker hand the attempt to another agent.
@@ -315,7 +324,7 @@ class Agent:
 
     def _send_heartbeat(self) -> None:
         with self._runs_lock:
-            running = tuple(self._runs)
+            running = tuple(self._held | set(self._runs))
         assert self._events is not None
         self._events.send(
             AgentHeartbeat(

@@ -1,4 +1,4 @@
-"""Requeues the tasks of agents that stopped heartbeating (a lost agent does not spend the job's retries)."""
+"""Requeues the tasks that their agent no longer runs (a lost attempt does not spend the job's retries)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ logger = logging.getLogger(__name__)
 
 
 class Reaper(BackgroundLoop):
-    """Every half agent-TTL: running tasks whose agent is gone go back to the queue as a free retry."""
+    """Every half agent-TTL: running tasks that their agent no longer reports go back to the queue as a free retry."""
 
     def __init__(self, store: Store, roster: AgentRoster, dispatcher: Dispatcher) -> None:
         super().__init__()
@@ -27,7 +27,7 @@ class Reaper(BackgroundLoop):
         if not self.roster.has_history():
             return False
         cutoff = time.time() - self.roster.ttl_s
-        requeued = await self.store.write(outcomes.reap_lost_tasks, self.roster.is_live, cutoff)
+        requeued = await self.store.write(outcomes.reap_lost_tasks, self.roster.is_running, cutoff)
         if requeued:
             logger.warning("requeued %d tasks of lost agents", len(requeued))
             self.dispatcher.wake()

@@ -346,8 +346,13 @@ def _release_dependents(job: Job, now: float) -> None:
         check_dependencies(dependent, now)
 
 
-def reap_lost_tasks(is_live: Callable[[str], bool], older_than: float) -> list[str]:
-    """Requeue running tasks whose agent stopped heartbeating (a retry that does not count)."""
+def reap_lost_tasks(agent_is_running: Callable[[str, str], bool], older_than: float) -> list[str]:
+    """Requeue running tasks that their agent no longer reports running (a retry that does not count).
+
+    An agent that stopped heartbeating runs nothing; one that restarted under the same id (an agent key is its
+    identity) heartbeats again without the attempts it lost. `older_than` spares attempts claimed too recently
+    for any heartbeat to list them.
+    """
     requeued: list[str] = []
     rows = (
         Task.select(Task, Job)
@@ -355,14 +360,14 @@ def reap_lost_tasks(is_live: Callable[[str], bool], older_than: float) -> list[s
         .where(Task.status == TaskStatus.RUNNING, Task.claimed_at < older_than, Job.status.in_(ACTIVE_JOB))
     )
     for task in rows:
-        if is_live(task.agent_id):
+        if agent_is_running(task.agent_id, task.id):
             continue
         lost = TaskResult(
             job_id=task.job_id,
             task_id=task.id,
             attempt=task.attempt,
             status=TaskStatus.FAILED,
-            error=f"agent {task.agent_id} stopped heartbeating",
+            error=f"agent {task.agent_id} no longer runs this attempt (it stopped heartbeating or restarted)",
             error_code="agent_lost",
             counts_as_attempt=False,
         )

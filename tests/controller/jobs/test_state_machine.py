@@ -585,9 +585,9 @@ def test_a_job_whose_messages_cannot_be_sent_fails_unless_it_already_ended(
 # -- reap_lost_tasks --------------------------------------------------------------------------------------------
 
 REAPS = [
-    # given, whether the task's agent still heartbeats, cutoff (seconds from now), requeued?, state after
+    # given, whether the task's agent reports running it, cutoff (seconds from now), requeued?, state after
     pytest.param(running, False, 1.0, True, State("queued", 2, "", 1, "running"), id="agent-gone"),
-    pytest.param(running, True, 1.0, False, State("running", 1, "agent-1", 0, "running"), id="agent-alive"),
+    pytest.param(running, True, 1.0, False, State("running", 1, "agent-1", 0, "running"), id="agent-runs-it"),
     pytest.param(running, False, -3600.0, False, State("running", 1, "agent-1", 0, "running"), id="claimed-recently"),
     pytest.param(lost_too_often, False, 1.0, True, State("failed", 4, "agent-1", 3, "failed"), id="lost-too-often"),
 ]
@@ -607,7 +607,7 @@ def test_the_reaper_requeues_the_tasks_of_lost_agents_as_its_row_says(
     task = given(db, account)
 
     # When the reaper runs with the row's roster and cutoff
-    got = write(db, outcomes.reap_lost_tasks, lambda agent_id: alive, time.time() + cutoff_s)
+    got = write(db, outcomes.reap_lost_tasks, lambda agent_id, task_id: alive, time.time() + cutoff_s)
 
     # Then the task is requeued as a free retry (or failed, once lost too often) or left running
     assert got == ([task.id] if reaped else [])
