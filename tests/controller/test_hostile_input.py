@@ -6,6 +6,7 @@ Requests are written by hand on a raw socket so that any byte can go anywhere (h
 from __future__ import annotations
 
 import asyncio
+import base64
 import io
 import json
 import tarfile
@@ -104,6 +105,17 @@ HOSTILE_TARBALLS: tuple[dict[str, bytes], ...] = (
     {"computalot.project.json": b"[" * 65536, "main.py": b""},
     {"computalot.project.json": b'{"a":' * 20000, "main.py": b""},
     {"computalot.project.json": b"\xff\xfe", "main.py": b""},
+)
+
+#: x402 PAYMENT-SIGNATURE headers: deep JSON, JSON of the wrong shape, not base64, not ASCII.
+HOSTILE_PAYMENT_SIGNATURES: tuple[bytes, ...] = (
+    base64.b64encode(b"[" * 6000),
+    base64.b64encode(b'{"a":' * 1200),
+    base64.b64encode(b'{"x402Version": 2, "payload": ' + b"[" * 100 + b"]" * 100 + b"}"),
+    base64.b64encode(b'{"x402Version": 2, "payload": {"authorization": {"value": "' + b"9" * 5000 + b'"}}}'),
+    base64.b64encode(b"NaN"),
+    b"%%%",
+    "é".encode(),
 )
 
 #: Range headers of artifact downloads.
@@ -213,6 +225,9 @@ def probes(valid: dict[str, str]) -> Iterator[Probe]:
     yield Probe("POST", "/api/v1/jobs", b"{}", headers=((b"Idempotency-Key", b"\xff" * 300),))
     yield Probe("PUT", "/api/v1/artifacts/direct/" + quote("eyJh.é", safe=""), b"abc")
     yield Probe("GET", "/api/v1/jobs/x/stream", headers=((b"Last-Event-ID", b"9" * 5000),))
+    pay = fill("/api/v1/account/quotes/{quote_id}/pay/x402", valid)
+    for signature in HOSTILE_PAYMENT_SIGNATURES:
+        yield Probe("POST", pay, headers=((b"PAYMENT-SIGNATURE", signature),))
     push = fill("/api/v1/projects/{name}/push", valid)
     for files in HOSTILE_TARBALLS:
         yield Probe("POST", push, tarball(files))
@@ -270,6 +285,8 @@ async def world(api: Api) -> dict[str, str]:
     status, artifact, _ = await api.call("POST", "/api/v1/artifacts", member, data=b"hello")
     assert status == 201, artifact
     status, account, _ = await api.call("GET", "/api/v1/account", member)
+    status, topup, _ = await api.call("POST", "/api/v1/account/quotes/topup", member, json={"amount_usd": 10})
+    assert status == 402, topup
     return {
         "member": member,
         "admin": admin,
@@ -277,7 +294,7 @@ async def world(api: Api) -> dict[str, str]:
         "artifact_id": artifact["artifact_id"] if "artifact_id" in artifact else artifact["id"],
         "account_id": account["id"] if "id" in account else account["account_id"],
         "job_id": "job_missing",
-        "quote_id": "quo_missing",
+        "quote_id": topup["quote"]["id"],
         "key_id": "key_missing",
         "upload_id": "upl_missing",
         "number": "1",
