@@ -30,7 +30,8 @@ async def agent_config(request: web.Request) -> web.Response:
 async def claim(request: web.Request) -> web.Response:
     require_admin(account_of(request))
     body = await read_json(request, 4096)
-    task_id, attempt, agent_id = body.get("task_id"), body.get("attempt"), body.get("agent_id")
+    fields = body if isinstance(body, dict) else {}  # any other JSON is refused below, like missing fields
+    task_id, attempt, agent_id = fields.get("task_id"), fields.get("attempt"), fields.get("agent_id")
     if not isinstance(task_id, str) or not isinstance(attempt, int) or not isinstance(agent_id, str):
         raise ValidationFailed([field_error("body", "needs task_id (string), attempt (integer), agent_id (string)")])
     roster = request.app[ROSTER]
