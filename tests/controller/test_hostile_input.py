@@ -162,7 +162,7 @@ BASE_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/v1/admin/accounts/{account_id}/credit"): {"amount_usd": 1, "reason": "r"},
     ("POST", "/api/v1/admin/accounts/{account_id}/debit"): {"amount_usd": 1, "reason": "r"},
     ("POST", "/api/v1/admin/wallets"): {"wallet_address": _WALLET, "role": "member"},
-    ("POST", "/api/v1/agent/claim"): {"agent_id": "a"},
+    ("POST", "/api/v1/agent/claim"): {"task_id": "tsk_x", "attempt": 1, "agent_id": "a"},
 }
 
 #: Query parameters the list routes read.
@@ -194,9 +194,21 @@ def tarball(files: dict[str, bytes]) -> bytes:
     return buffer.getvalue()
 
 
+#: The agents' routes, served but not in the user-facing endpoint table.
+AGENT_ROUTES: tuple[tuple[str, str], ...] = (
+    ("GET", "/api/v1/agent/config"),
+    ("POST", "/api/v1/agent/claim"),
+    ("GET", "/api/v1/agent/revisions/{digest}"),
+    ("GET", "/api/v1/agent/artifacts/{artifact_id}"),
+    ("POST", "/api/v1/agent/artifacts"),
+)
+
+
 def routes() -> list[tuple[str, str]]:
-    """(method, path) of every documented route, deletions last (they remove the objects the others act on)."""
-    return sorted(((method, path) for method, path, _, _ in ENDPOINTS), key=lambda route: route[0] == "DELETE")
+    """(method, path) of every documented route and the agents' routes, deletions last (they remove the objects the
+    others act on)."""
+    documented = [(method, path) for method, path, _, _ in ENDPOINTS]
+    return sorted([*documented, *AGENT_ROUTES], key=lambda route: route[0] == "DELETE")
 
 
 def fill(path: str, values: dict[str, str]) -> str:
@@ -433,3 +445,13 @@ async def test_a_huge_admin_credit_is_a_422_naming_the_field(api: Api, amount: s
     assert answer["error"]["details"]["fields"][0]["field"] == "amount_usd"
     status, balance, _ = await api.call("GET", "/api/v1/account/balance", valid["member"])
     assert balance["ledger_balance_usd"] == 10
+
+
+@pytest.mark.parametrize("body", ["[]", "null", '"claim"', "123"])
+async def test_a_claim_whose_body_is_not_an_object_is_a_422(api: Api, body: str) -> None:
+    # Given an agent's (admin) token, When it claims with JSON that is not an object
+    admin = await api.token("admin")
+    status, answer, _ = await api.call("POST", "/api/v1/agent/claim", admin, data=body.encode())
+    # Then the body is refused by name (it was a 500)
+    assert status == 422, answer
+    assert answer["error"]["details"]["fields"][0]["field"] == "body"
