@@ -61,7 +61,7 @@ class TooDeep(ComputalotError):
     """JSON nested deeper than the platform reads (checked before decoding, so no input can exhaust the stack)."""
 
     code, status = "too_deep", 422
-    recommended_action = "Flatten the JSON: at most 64 levels of nested arrays and objects."
+    recommended_action = "Flatten the JSON: at most 100 levels of nested arrays and objects."
 
 
 class ValidationFailed(ComputalotError):

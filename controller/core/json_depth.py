@@ -8,8 +8,10 @@ from typing import Any
 
 from controller.core.errors import BadRequest, TooDeep
 
-#: Deepest nesting of arrays and objects any JSON the controller reads may have.
-MAX_JSON_DEPTH = 64
+#: Deepest nesting of arrays and objects any JSON the controller reads may have: a bound for the decoder, above the
+#: 64 levels a job's field may nest (`controller.jobs.limits.MAX_DEPTH`) plus the envelopes around it (batch,
+#: fan-out), so that check still names the field.
+MAX_JSON_DEPTH = 100
 
 # A string literal, escapes included; an unterminated one runs to the end (the decoder refuses it afterwards).
 _STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?', re.DOTALL)

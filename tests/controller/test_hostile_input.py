@@ -18,10 +18,12 @@ from urllib.parse import quote
 import peewee as pw
 import pytest
 
+from controller.core.json_depth import MAX_JSON_DEPTH
+from controller.core.settings import LOCAL_DEV_FACILITATOR
 from controller.core.web import STORE
 from controller.docs.routes import ENDPOINTS
 from controller.schema import MODELS
-from tests.controller.api_support import Api
+from tests.controller.api_support import Api, ApiFactory
 
 #: Whole bodies: empty, deep, not JSON, not UTF-8, JSON of the wrong type.
 HOSTILE_BODIES: tuple[bytes, ...] = (
@@ -29,7 +31,7 @@ HOSTILE_BODIES: tuple[bytes, ...] = (
     b" ",
     b"[" * 65536,
     b'{"a":' * 20000,
-    b"[" * 65 + b"]" * 65,
+    b"[" * 101 + b"]" * 101,
     b"9" * 5000,
     b"NaN",
     b"-Infinity",
@@ -167,6 +169,12 @@ BASE_BODIES: dict[tuple[str, str], dict[str, Any]] = {
 
 #: Query parameters the list routes read.
 QUERY_NAMES = ("limit", "offset", "before", "after", "status", "prefix", "type", "ids", "project", "tag", "filename")
+
+
+@pytest.fixture
+async def api(make_api: ApiFactory) -> Api:
+    """A controller that takes x402 top-ups (the local development facilitator), so a quote can be made and paid."""
+    return await make_api(x402_facilitator=LOCAL_DEV_FACILITATOR)
 
 
 @dataclass(frozen=True)
@@ -363,7 +371,7 @@ JSON_ROUTES: tuple[tuple[str, str, str], ...] = (
 )
 
 
-@pytest.mark.parametrize("deep", [b"[" * 16000, b'{"a":' * 3000, b'{"payload": ' + b"[" * 65 + b"]" * 65 + b"}"])
+@pytest.mark.parametrize("deep", [b"[" * 16000, b'{"a":' * 3000, b'{"payload": ' + b"[" * 100 + b"]" * 100 + b"}"])
 async def test_deep_json_on_every_json_route_is_a_422_too_deep_and_the_server_lives(api: Api, deep: bytes) -> None:
     # Given a controller, and nesting past the limit within the smallest body limit (16 KiB); 64 KiB of it once
     # overflowed the C stack and killed the process
@@ -374,7 +382,7 @@ async def test_deep_json_on_every_json_route_is_a_422_too_deep_and_the_server_li
         # Then it is refused as too deep, naming the limit
         assert status == 422, (path, body)
         assert body["error"]["code"] == "too_deep", (path, body)
-        assert body["error"]["details"]["limit"] == 64
+        assert body["error"]["details"]["limit"] == MAX_JSON_DEPTH
     # And the server still answers
     status, _, _ = await api.call("GET", "/health")
     assert status == 200
@@ -416,7 +424,7 @@ async def test_a_range_of_5000_digits_is_a_416_or_the_whole_tail(api: Api, heade
     [
         (_MANIFEST, "n" * 300, "invalid_tarball"),
         (b"[" * 65536, "main.py", "too_deep"),
-        (b'{"version": 1, "x": ' + b"[" * 65 + b"]" * 65 + b"}", "main.py", "too_deep"),
+        (b'{"version": 1, "x": ' + b"[" * 100 + b"]" * 100 + b"}", "main.py", "too_deep"),
     ],
 )
 async def test_a_push_with_a_300_character_name_or_a_deep_manifest_is_a_422(
