@@ -76,16 +76,19 @@ def resolve_token(header: str | None) -> Account:
     if not header:
         raise Unauthorized("missing Authorization header")
     scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
         raise Unauthorized("the Authorization header must be 'Bearer <token>'")
-    if token.strip().startswith(SESSION_PREFIX):
+    if not (token.isascii() and token.isprintable()):  # every token we issue is; other bytes cannot be hashed as text
+        raise Unauthorized("invalid token: tokens are printable ASCII")
+    if token.startswith(SESSION_PREFIX):
         from controller.identity import sessions  # sessions imports this module
 
-        return sessions.resolve(token.strip())
+        return sessions.resolve(token)
     key = (
         ApiKey.select(ApiKey, Account)
         .join(Account)
-        .where(ApiKey.key_hash == hash_token(token.strip()), ApiKey.revoked_at.is_null())
+        .where(ApiKey.key_hash == hash_token(token), ApiKey.revoked_at.is_null())
         .first()
     )
     if key is None:

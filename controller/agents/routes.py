@@ -42,10 +42,11 @@ async def claim(request: web.Request) -> web.Response:
     """Claim `attempt` of `task_id` for the calling agent; a body `agent_id` must be the key's own."""
     agent_id = agent_id_of(request)
     body = await read_json(request, 4096)
-    task_id, attempt = body.get("task_id"), body.get("attempt")
-    if not isinstance(task_id, str) or not isinstance(attempt, int) or not isinstance(body.get("agent_id", ""), str):
+    fields = body if isinstance(body, dict) else {}  # any other JSON is refused below, like missing fields
+    task_id, attempt = fields.get("task_id"), fields.get("attempt")
+    if not isinstance(task_id, str) or not isinstance(attempt, int) or not isinstance(fields.get("agent_id", ""), str):
         raise ValidationFailed([field_error("body", "needs task_id (string), attempt (integer), agent_id (string)")])
-    if body.get("agent_id", agent_id) != agent_id:
+    if fields.get("agent_id", agent_id) != agent_id:
         raise Forbidden(
             "an agent claims for itself only: agent_id is not this key's agent",
             recommended_action="Send the agent_id GET /api/v1/agent/config answers, or leave it out.",

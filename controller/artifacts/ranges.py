@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 
 _RANGE_RE = re.compile(r"^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$")
+#: Digits read of a position; longer ones are past any object's end (and `int()` refuses over 4,300 digits).
+_MAX_DIGITS = 18
 
 
 class Unsatisfiable(Exception):
@@ -25,7 +27,7 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
     match = _RANGE_RE.match(header)
     if match is None:
         return None
-    first, last = match.groups()
+    first, last = (_clamp(value) for value in match.groups())
     if not first and not last:
         return None
     if not first:  # a suffix: the last N bytes
@@ -40,3 +42,9 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
     if start >= size:
         raise Unsatisfiable(header)
     return start, end
+
+
+def _clamp(digits: str) -> str:
+    """A decimal position, or one past any object's size if it has too many digits to matter."""
+    significant = digits.lstrip("0") or digits[:1]  # "" stays absent, "000" is 0
+    return "9" * _MAX_DIGITS if len(significant) > _MAX_DIGITS else significant

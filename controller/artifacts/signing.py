@@ -62,7 +62,7 @@ class Signer:
           InvalidSignature: anything is wrong with the token.
         """
         body, _, mac = token.partition(".")
-        if not body or not mac or not hmac.compare_digest(mac, self._mac(purpose, body)):
+        if not body or not mac.isascii() or not hmac.compare_digest(mac, self._mac(purpose, body)):
             raise InvalidSignature("the signature does not match")
         try:
             claims = json.loads(_unb64(body))

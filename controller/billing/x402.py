@@ -31,6 +31,8 @@ from controller.billing.errors import (
     PaymentWrongNetwork,
     PaymentWrongRecipient,
 )
+from controller.core import json_depth
+from controller.core.errors import BadRequest
 from controller.core.settings import LOCAL_DEV_FACILITATOR, ConfigError
 
 X402_VERSION = 2
@@ -133,10 +135,11 @@ def decode_header(value: str) -> dict[str, Any]:
 
     Raises:
       PaymentMalformed: not base64 of a JSON object.
+      TooDeep: the JSON nests past the limit (checked before decoding, which recurses per level).
     """
     try:
-        decoded = json.loads(base64.b64decode(value.strip(), validate=True))
-    except (binascii.Error, ValueError):
+        decoded = json_depth.loads(base64.b64decode(value.strip(), validate=True), what="PAYMENT-SIGNATURE")
+    except (binascii.Error, ValueError, BadRequest):
         raise PaymentMalformed("PAYMENT-SIGNATURE is not base64-encoded JSON") from None
     if not isinstance(decoded, dict):
         raise PaymentMalformed("PAYMENT-SIGNATURE must encode a JSON object")

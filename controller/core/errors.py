@@ -57,6 +57,13 @@ class PayloadTooLarge(ComputalotError):
     code, status = "payload_too_large", 413
 
 
+class TooDeep(ComputalotError):
+    """JSON nested deeper than the platform reads (checked before decoding, so no input can exhaust the stack)."""
+
+    code, status = "too_deep", 422
+    recommended_action = "Flatten the JSON: at most 100 levels of nested arrays and objects."
+
+
 class ValidationFailed(ComputalotError):
     """One or more fields are invalid; `details.fields` names each with what to change."""
 

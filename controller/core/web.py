@@ -11,13 +11,14 @@ from typing import Any, TypeVar
 import dramatiq
 from aiohttp import web
 
+from controller.core import json_depth
+from controller.core.body import read_body
 from controller.core.db import Store
 from controller.core.errors import (
     BadRequest,
     ComputalotError,
     NotFound,
     NotReady,
-    PayloadTooLarge,
     ValidationFailed,
     field_error,
 )
@@ -49,24 +50,18 @@ def _dumps(data: Any) -> str:
     return json.dumps(data, separators=(",", ":"), default=str)
 
 
-async def read_json(request: web.Request, max_bytes: int) -> Any:
-    """The request body decoded as JSON.
+async def read_json(request: web.Request, max_bytes: int, recommended_action: str = "") -> Any:
+    """The whole request body (Content-Length or chunked) decoded as JSON, its nesting checked before decoding.
 
     Raises:
-      PayloadTooLarge: the body is over `max_bytes`.
-      BadRequest: the body is not JSON.
+      PayloadTooLarge: the body is over `max_bytes` (with `recommended_action`, when given).
+      BadRequest: the body is empty or not JSON.
+      TooDeep: arrays and objects nest deeper than `MAX_JSON_DEPTH`.
     """
-    if request.content_length is not None and request.content_length > max_bytes:
-        raise PayloadTooLarge(f"request body is over {max_bytes} bytes", details={"limit_bytes": max_bytes})
-    body = await request.content.read(max_bytes + 1)
-    if len(body) > max_bytes:
-        raise PayloadTooLarge(f"request body is over {max_bytes} bytes", details={"limit_bytes": max_bytes})
+    body = await read_body(request, max_bytes, recommended_action)
     if not body.strip():
         raise BadRequest("the request body is empty; send a JSON object")
-    try:
-        return json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise BadRequest(f"the request body is not valid JSON: {exc}") from None
+    return json_depth.loads(body)
 
 
 def int_query(request: web.Request, name: str, default: int, low: int, high: int) -> int:

@@ -22,6 +22,12 @@ from controller.projects.models import Project
 
 routes = web.RouteTableDef()
 
+#: What to do with a submission over the body limit.
+LARGE_JOB_ACTION = (
+    "Put large inputs in an artifact (POST /api/v1/artifacts) and pass its id in the payload's "
+    "`_artifacts.download` (the task finds the file under COMPUTALOT_INPUT_DIR)."
+)
+
 
 def own_job(request: web.Request) -> Job:
     """The job named in the path, if it belongs to the caller (else 404)."""
@@ -36,7 +42,7 @@ def own_job(request: web.Request) -> Job:
 async def submit_job(request: web.Request) -> web.Response:
     account = account_of(request)
     require_writer(account)
-    body = await read_json(request, request.app[SETTINGS].max_payload_bytes)
+    body = await read_json(request, request.app[SETTINGS].max_payload_bytes, LARGE_JOB_ACTION)
     job, created = await submit(request.app, account, body, idempotency_key=request.headers.get("Idempotency-Key"))
     return json_response(job_json(job), status=201 if created else 200)
 
@@ -45,7 +51,7 @@ async def submit_job(request: web.Request) -> web.Response:
 async def submit_jobs(request: web.Request) -> web.Response:
     account = account_of(request)
     require_writer(account)
-    body = await read_json(request, 8 * request.app[SETTINGS].max_payload_bytes)
+    body = await read_json(request, 8 * request.app[SETTINGS].max_payload_bytes, LARGE_JOB_ACTION)
     outcomes = await submit_batch(request.app, account, body, idempotency_key=request.headers.get("Idempotency-Key"))
     return json_response({"results": outcomes})
 

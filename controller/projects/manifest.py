@@ -9,6 +9,7 @@ from collections.abc import Set
 from dataclasses import dataclass, field
 from typing import Any
 
+from controller.core import json_depth
 from controller.core.errors import InvalidManifest, field_error
 
 MANIFEST_NAME = "computalot.project.json"
@@ -261,8 +262,10 @@ def _check_optional_parts(check: _Checker, raw: dict[str, Any]) -> None:
 
 def _load_json(data: bytes) -> Any:
     try:
-        return json.loads(data, object_pairs_hook=_no_duplicate_keys)
-    except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        text = data.decode(json.detect_encoding(data))
+        json_depth.check_depth(text, MANIFEST_NAME)  # before decoding: the decoder recurses once per level
+        return json.loads(text, object_pairs_hook=_no_duplicate_keys)
+    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         raise InvalidManifest([field_error(MANIFEST_NAME, f"not valid JSON: {exc}")]) from exc
 
 

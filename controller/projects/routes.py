@@ -14,14 +14,15 @@ from controller.agents.roster import ROSTER
 from controller.billing import accounts, ledger
 from controller.billing.errors import Shortfall
 from controller.billing.service import refuse
-from controller.core.errors import Conflict, PayloadTooLarge, ValidationFailed, field_error
+from controller.core.body import read_body
+from controller.core.errors import Conflict, ValidationFailed, field_error
 from controller.core.ids import new_id
 from controller.core.web import SETTINGS, STORE, iso, json_response, not_found, read_json
 from controller.jobs.models import Job
 from controller.live.models import Event
 from controller.projects.models import Project, Revision
 from controller.projects.publish import prepare_revision, publish_revision
-from controller.projects.tarball import Limits
+from controller.projects.tarball import PUSH_TOO_LARGE_ACTION, Limits
 from controller.projects.views import project_json
 
 routes = web.RouteTableDef()
@@ -143,9 +144,7 @@ async def push_project(request: web.Request) -> web.Response:
     require_writer(account_of(request))
     project = own_project(request)
     settings = request.app[SETTINGS]
-    data = await request.content.read(settings.max_push_bytes + 1)
-    if len(data) > settings.max_push_bytes:
-        raise PayloadTooLarge(f"the tarball is over {settings.max_push_bytes} bytes")
+    data = await read_body(request, settings.max_push_bytes, PUSH_TOO_LARGE_ACTION)
     limits = Limits(max_compressed_bytes=settings.max_push_bytes)
     prepared = await request.app[STORE].read(prepare_revision, data, settings.revisions_dir, limits)
     body = await request.app[STORE].write(publish_revision, project.id, prepared)

@@ -27,12 +27,16 @@ _HEADER_ALLOWANCE_PER_FILE_BYTES = 8 * 1024
 _HEADER_ALLOWANCE_BASE_BYTES = 64 * MiB
 #: Symlink hops followed before a chain is called a loop (Linux's own limit).
 _MAX_LINK_HOPS = 40
+#: Longest path component and whole path, in bytes, that Linux file systems accept (NAME_MAX, PATH_MAX).
+_MAX_NAME_BYTES = 255
+_MAX_PATH_BYTES = 4095
 _SPECIAL_KINDS = {
     tarfile.CHRTYPE: ("device_file", "a character device"),
     tarfile.BLKTYPE: ("device_file", "a block device"),
     tarfile.FIFOTYPE: ("fifo", "a fifo"),
 }
-_TOO_LARGE_ACTION = "Remove large or generated files (put data sets in artifacts) and push again."
+#: What to do with a push over a size limit.
+PUSH_TOO_LARGE_ACTION = "Remove large or generated files (put data sets in artifacts) and push again."
 
 
 @dataclass(frozen=True, slots=True)
@@ -293,10 +297,23 @@ def _member_path(member: tarfile.TarInfo) -> str:
         raise _refuse("absolute_path", f"member {name!r} has an absolute path; archive paths must be relative", name)
     if ".." in name.split("/"):
         raise _refuse("parent_reference", f"member {name!r} contains a '..' component", name)
+    _check_length(name, "member", name)
     path = posixpath.normpath(name)
     if path == "." and not member.isdir():  # "./" itself is the root directory of `tar czf x.tgz -C dir .`
         raise _refuse("invalid_path", f"member {name!r} has no file name", name)
     return path
+
+
+def _check_length(path: str, what: str, member: str) -> None:
+    """Refuse a path the file system could not create (it would fail at extraction, after the checks)."""
+    encoded = path.encode("utf-8", "surrogateescape")
+    longest = max(len(part) for part in encoded.split(b"/"))
+    if longest > _MAX_NAME_BYTES or len(encoded) > _MAX_PATH_BYTES:
+        message = (
+            f"{what} {path[:80]!r}... is too long: at most {_MAX_NAME_BYTES} bytes per name "
+            f"and {_MAX_PATH_BYTES} bytes in all"
+        )
+        raise _refuse("name_too_long", message, member)
 
 
 def _symlink_entry(member: tarfile.TarInfo, path: str) -> FileEntry:
@@ -305,6 +322,7 @@ def _symlink_entry(member: tarfile.TarInfo, path: str) -> FileEntry:
         raise _refuse("invalid_path", f"symlink {member.name!r} has an empty target", member.name)
     if target.startswith("/"):
         raise _refuse("link_absolute", f"symlink {member.name!r} points to absolute path {target!r}", member.name)
+    _check_length(target, "symlink target", member.name)
     # tarfile decodes names with surrogateescape; encode the same way to hash the exact bytes.
     digest = hashlib.sha256(target.encode("utf-8", "surrogateescape")).hexdigest()
     return FileEntry(path, 0, digest, False, link_target=target)
@@ -351,5 +369,5 @@ def _refuse(reason: str, message: str, member: str | None = None) -> InvalidTarb
 
 def _too_large(limit: str, max_value: int, message: str, member: str | None = None) -> PayloadTooLarge:
     return PayloadTooLarge(
-        message, details={"limit": limit, "max": max_value, "member": member}, recommended_action=_TOO_LARGE_ACTION
+        message, details={"limit": limit, "max": max_value, "member": member}, recommended_action=PUSH_TOO_LARGE_ACTION
     )

@@ -13,6 +13,9 @@ from recipes import registry
 
 routes = web.RouteTableDef()
 
+#: What to do with a recipe submission over the body limit.
+LARGE_RECIPE_ACTION = "Upload large inputs as artifacts (POST /api/v1/artifacts) and pass their ids in `*_ref` fields."
+
 
 @routes.get("/api/v1/recipes")
 async def list_recipes(request: web.Request) -> web.Response:
@@ -55,7 +58,7 @@ async def submit_recipe_job(request: web.Request) -> web.Response:
     account = account_of(request)
     require_writer(account)
     name = request.match_info["name"]
-    body = await read_json(request, request.app[SETTINGS].max_payload_bytes)
+    body = await read_json(request, request.app[SETTINGS].max_payload_bytes, LARGE_RECIPE_ACTION)
     if isinstance(body, dict) and body.get("recipe", name) != name:
         raise ValidationFailed([field_error("recipe", f"the route names recipe {name!r}; drop the field or match it")])
     if isinstance(body, dict):

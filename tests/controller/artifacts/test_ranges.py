@@ -32,3 +32,23 @@ def test_a_range_header_selects_bytes_of_a_100_byte_object(header: str | None, e
 def test_a_range_past_the_end_is_unsatisfiable(header: str, size: int) -> None:
     with pytest.raises(Unsatisfiable):
         parse_range(header, size)
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("bytes=0-" + "9" * 5000, (0, 99)),
+        ("bytes=-" + "9" * 5000, (0, 99)),
+        ("bytes=" + "0" * 5000 + "1-2", (1, 2)),
+    ],
+)
+def test_a_range_with_thousands_of_digits_is_read_as_a_position_past_any_end(
+    header: str, expected: tuple[int, int]
+) -> None:
+    # Given a position longer than int() converts (4,300 digits), When it is parsed, Then it clamps to the object
+    assert parse_range(header, 100) == expected
+
+
+def test_a_range_starting_thousands_of_digits_in_is_unsatisfiable() -> None:
+    with pytest.raises(Unsatisfiable):
+        parse_range("bytes=" + "9" * 5000 + "-", 100)

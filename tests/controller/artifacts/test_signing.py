@@ -65,3 +65,12 @@ def test_the_secret_is_created_once_private_and_kept(tmp_path: Path) -> None:
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     token = first.sign("direct", {"x": 1}, time.time() + 60)
     assert second.verify("direct", token)["x"] == 1
+
+
+def test_a_token_whose_mac_is_not_ascii_is_refused_as_invalid() -> None:
+    # Given a valid token whose MAC is replaced by non-ASCII text (hmac.compare_digest raises TypeError on those)
+    signer = Signer(SECRET)
+    body = signer.sign("direct", {"a": "acc_1"}, time.time() + 60).partition(".")[0]
+    # When it is verified, Then it is an invalid signature, not a crash
+    with pytest.raises(InvalidSignature):
+        signer.verify("direct", f"{body}.é")

@@ -14,6 +14,7 @@ from eth_account import Account
 from eth_account.messages import encode_typed_data
 
 from controller.billing import errors, x402
+from controller.core.errors import TooDeep
 
 CONFIG = x402.X402Config(pay_to="0x1111111111111111111111111111111111111111")
 AMOUNT = 5_000_000
@@ -222,3 +223,12 @@ def test_a_facilitator_without_a_pay_to_address_is_a_configuration_error() -> No
     with pytest.raises(ConfigError):
         x402.config_from("", "eip155:8453", x402.BASE_USDC, "https://facilitator.example")
     assert x402.config_from("", "eip155:8453", x402.BASE_USDC, "").pay_to == x402.LOCAL_PAY_TO
+
+
+@pytest.mark.parametrize("json_text", [b"[" * 6000, b'{"a":' * 1200])
+def test_a_payment_signature_nested_past_the_limit_is_too_deep_not_a_crash(json_text: bytes) -> None:
+    # Given a header of base64 JSON nested thousands of levels (it fits an 8 KiB header; json.loads recursed on it)
+    header = base64.b64encode(json_text).decode()
+    # When it is decoded, Then it is refused as too deep before any decoding
+    with pytest.raises(TooDeep):
+        x402.decode_header(header)

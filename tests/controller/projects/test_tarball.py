@@ -163,6 +163,11 @@ def test_a_symlink_through_a_symlink_that_stays_inside_is_accepted() -> None:
         pytest.param([directory("a"), regular("a")], "path_conflict", "a", id="directory and file"),
         pytest.param([link("l", "d"), regular("l/x")], "parent_is_link", "l/x", id="member under a symlink"),
         pytest.param([regular(".", b"")], "invalid_path", ".", id="file named dot"),
+        pytest.param([regular("n" * 300)], "name_too_long", "n" * 300, id="300-character file name"),
+        pytest.param(
+            [regular("/".join(["d" * 200] * 30))], "name_too_long", "/".join(["d" * 200] * 30), id="path over 4 KiB"
+        ),
+        pytest.param([link("l", "t" * 300)], "name_too_long", "l", id="300-character symlink target"),
         pytest.param([], "empty_archive", None, id="empty archive"),
         pytest.param([directory("src"), directory("src/a")], "empty_archive", None, id="only directories"),
     ],
