@@ -307,9 +307,12 @@ async def world(api: Api) -> dict[str, str]:
     status, account, _ = await api.call("GET", "/api/v1/account", member)
     status, topup, _ = await api.call("POST", "/api/v1/account/quotes/topup", member, json={"amount_usd": 10})
     assert status == 402, topup
+    status, agent, _ = await api.call("POST", "/api/v1/admin/agents", admin, json={"name": "agent"})
+    assert status == 201, agent
     return {
         "member": member,
         "admin": admin,
+        "agent": agent["api_key"],
         "name": "proj",
         "artifact_id": artifact["artifact_id"] if "artifact_id" in artifact else artifact["id"],
         "account_id": account["id"] if "id" in account else account["account_id"],
@@ -325,7 +328,7 @@ async def world(api: Api) -> dict[str, str]:
     }
 
 
-@pytest.mark.parametrize("role", ["member", "admin"])
+@pytest.mark.parametrize("role", ["member", "admin", "agent"])
 async def test_no_hostile_value_on_any_route_answers_5xx_or_changes_state_when_refused(api: Api, role: str) -> None:
     # Given a controller with a project, an artifact and an account to act on, and a token of `role`
     valid = await world(api)
@@ -457,9 +460,11 @@ async def test_a_huge_admin_credit_is_a_422_naming_the_field(api: Api, amount: s
 
 @pytest.mark.parametrize("body", ["[]", "null", '"claim"', "123"])
 async def test_a_claim_whose_body_is_not_an_object_is_a_422(api: Api, body: str) -> None:
-    # Given an agent's (admin) token, When it claims with JSON that is not an object
+    # Given an agent's key, When it claims with JSON that is not an object
     admin = await api.token("admin")
-    status, answer, _ = await api.call("POST", "/api/v1/agent/claim", admin, data=body.encode())
+    status, agent, _ = await api.call("POST", "/api/v1/admin/agents", admin, json={"name": "agent"})
+    assert status == 201, agent
+    status, answer, _ = await api.call("POST", "/api/v1/agent/claim", agent["api_key"], data=body.encode())
     # Then the body is refused by name (it was a 500)
     assert status == 422, answer
     assert answer["error"]["details"]["fields"][0]["field"] == "body"
