@@ -297,6 +297,10 @@ class Sandbox:
         if not self.root.is_dir() or self.root.is_symlink() or info.st_uid != os.geteuid() or info.st_mode & 0o022:
             raise SandboxError(f"{self.root} must be a directory of the agent's user that no one else can write")
         self.root.chmod(0o711)
+        # bubblewrap runs as a sandbox uid: it must be able to reach the cells it mounts
+        for parent in self.root.resolve().parents:
+            if not parent.stat().st_mode & 0o001:
+                raise SandboxError(f"the sandbox uids cannot reach {self.root}: {parent} is not searchable by others")
 
     def credentials(self, uid: int | None) -> dict[str, Any]:
         """Popen arguments switching to `uid` (and its own group), with no supplementary groups."""
