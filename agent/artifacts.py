@@ -1,8 +1,9 @@
 """Task inputs and outputs on the agent.
 
 - Inputs: the payload's `_artifacts.download` entries are fetched once per sha256 into a cache
-  shared by the agent's tasks, then linked (read-only) into the task's `inputs/` directory, which
-  the command sees as `$COMPUTALOT_INPUT_DIR`.
+  shared by the agent's tasks, then linked (read-only: the agent's files, never the sandbox uid's)
+  into the sandboxed task's working directory, which the command sees as `$COMPUTALOT_INPUT_DIR`
+  (without a sandbox: the task's `inputs/` directory).
 - Outputs: after the command, every regular file under `$COMPUTALOT_ARTIFACT_DIR` and the full
   output log are uploaded as artifacts of the job's account, for the task's result.
 """

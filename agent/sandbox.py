@@ -10,6 +10,7 @@ of the agent's range outside, seeing only read-only system directories, its cell
 from __future__ import annotations
 
 import contextlib
+import glob
 import json
 import logging
 import os
@@ -50,6 +51,8 @@ ETC_ENTRIES = (
     "services",
     "ssl",
 )
+#: GPU device nodes handed to tasks of GPU presets (NVIDIA's and the DRM render nodes), when the host has them.
+GPU_DEVICES = ("/dev/nvidia*", "/dev/nvidia-caps", "/dev/dri")
 #: Exit statuses above this are a death by signal (status - 128), as bubblewrap reports them.
 SIGNAL_BASE = 128
 MIB = 1 << 20
@@ -139,6 +142,8 @@ class Cell:
     workdir: str
     limits: Limits
     checkpoint: Path | None = None
+    #: whether the host's GPU device nodes are visible (tasks of GPU presets)
+    gpu: bool = False
 
     @property
     def work(self) -> Path:
@@ -310,7 +315,9 @@ class Sandbox:
 
     # -- cells ---------------------------------------------------------------------------------------------------
 
-    def open(self, name: str, tree: Path | None, workdir: str, limits: Limits, checkpoint: str = "") -> Cell:
+    def open(
+        self, name: str, tree: Path | None, workdir: str, limits: Limits, checkpoint: str = "", gpu: bool = False
+    ) -> Cell:
         """A cell for one attempt: a private copy of `tree`, its runner directory and its checkpoint dir."""
         uid = self._acquire()
         root = self.root / name
@@ -333,7 +340,7 @@ class Sandbox:
             self._release(uid)
             shutil.rmtree(root, ignore_errors=True)
             raise
-        return Cell(self, root, uid, workdir, limits, ckpt)
+        return Cell(self, root, uid, workdir, limits, ckpt, gpu)
 
     def close(self, cell: Cell) -> None:
         """Remove the cell's directory and return its uid to the range."""
@@ -374,6 +381,8 @@ class Sandbox:
             options += ["--ro-bind", str(path), str(path)]
         size = (cell.limits.memory_mb or 1024) * MIB
         options += ["--proc", "/proc", "--dev", "/dev", "--size", str(size), "--tmpfs", "/tmp"]
+        for device in sorted({path for pattern in GPU_DEVICES for path in glob.glob(pattern)}) if cell.gpu else ():
+            options += ["--dev-bind", device, device]
         options += ["--bind", str(cell.work), WORK, "--bind", str(cell.task), TASK]
         if cell.checkpoint is not None:
             options += ["--bind", str(cell.checkpoint), CHECKPOINT]

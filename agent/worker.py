@@ -269,9 +269,9 @@ class Agent:
         """The user's command in a sandbox cell: a private copy of the revision tree, its inputs placed in it."""
         tree = self.cache.ensure(message.revision_hash)
         checkpoint = message.task_id if message.checkpointing else ""
-        cell = sandbox.open(
-            f"{message.task_id}-{message.attempt}", tree, message.workdir, self._limits(message), checkpoint
-        )
+        limits, gpu = self._limits(message)
+        name = f"{message.task_id}-{message.attempt}"
+        cell = sandbox.open(name, tree, message.workdir, limits, checkpoint, gpu)
         try:
             self.artifacts.place(message.payload, cell.host_workdir())
             own_directories(cell.work, cell.uid)
@@ -296,8 +296,8 @@ class Agent:
         )
         return run, cell
 
-    def _limits(self, message: TaskMessage) -> Limits:
-        """The attempt's kernel limits: memory from the preset of the queue it came from, CPU time from its timeout."""
+    def _limits(self, message: TaskMessage) -> tuple[Limits, bool]:
+        """The attempt's kernel limits (memory from the preset of its queue, CPU time from its timeout); GPU or not."""
         current = CurrentMessage.get_current_message()
         parts = current.queue_name.removesuffix(".DQ").split(".") if current is not None else []
         size = next((SIZES[part] for part in parts if part in SIZES), None)
@@ -305,7 +305,8 @@ class Agent:
         memory_mb = size.memory_mb if size is not None and size.gpu_count == 0 else None
         # A backstop only: the wall-clock timeout stops the task long before every CPU is used for that long.
         cpu_s = math.ceil(message.timeout_s * (os.cpu_count() or 1)) + 1
-        return Limits(memory_mb, self.settings.task_nproc, self.settings.task_fsize_mb, cpu_s)
+        limits = Limits(memory_mb, self.settings.task_nproc, self.settings.task_fsize_mb, cpu_s)
+        return limits, size is not None and size.gpu_count > 0
 
     def _recipe_run(self, message: TaskMessage, scratch: Path) -> RecipeRun:
         """The recipe on a warm worker of this agent's pool."""
