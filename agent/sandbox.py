@@ -16,6 +16,7 @@ import logging
 import os
 import shutil
 import signal
+import stat
 import subprocess
 import threading
 from dataclasses import dataclass
@@ -296,11 +297,12 @@ class Sandbox:
             )
 
     def _make_root(self) -> None:
-        """The sandbox root: owned by the agent, traversable (not listable) by the sandbox uids."""
+        """The sandbox root and its parent: the agent's, traversable (not listable) by the sandbox uids."""
         self.root.mkdir(parents=True, exist_ok=True)
-        info = self.root.lstat()
-        if not self.root.is_dir() or self.root.is_symlink() or info.st_uid != os.geteuid() or info.st_mode & 0o022:
-            raise SandboxError(f"{self.root} must be a directory of the agent's user that no one else can write")
+        for directory in (self.root.parent, self.root):
+            info = directory.lstat()
+            if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid() or info.st_mode & 0o022:
+                raise SandboxError(f"{directory} must be a directory of the agent's user that no one else can write")
         self.root.chmod(0o711)
         # bubblewrap runs as a sandbox uid: it must be able to reach the cells it mounts
         for parent in self.root.resolve().parents:
@@ -346,6 +348,11 @@ class Sandbox:
         """Remove the cell's directory and return its uid to the range."""
         shutil.rmtree(cell.root, ignore_errors=True)
         self._release(cell.uid)
+
+    def remove(self) -> None:
+        """Remove the sandbox root when nothing is left in it (checkpoints stay for a restart with this agent id)."""
+        with contextlib.suppress(OSError):
+            self.root.rmdir()
 
     def _acquire(self) -> int | None:
         with self._lock:

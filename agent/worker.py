@@ -171,6 +171,8 @@ class Agent:
         if self._worker is not None:
             self._worker.stop()
         self.pool.close()
+        if self.sandbox is not None:
+            self.sandbox.remove()
         if self._control is not None:
             self._control.stop()
             self._control.join(timeout=2)

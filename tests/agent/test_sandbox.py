@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
+from agent.cli import main
 from agent.runner import Run, RunOutcome, RunSpec
 from agent.sandbox import SANDBOX_UID, Cell, Limits, Sandbox, SandboxError
 from tests.agent.test_runner import Recorder
@@ -350,3 +352,17 @@ def test_a_sandbox_root_someone_else_can_write_is_refused(tmp_path: Path) -> Non
             Sandbox(root, UID_BASE, 1).check()
     finally:
         shutil.rmtree(root)
+
+
+def test_the_agent_refuses_to_run_tasks_where_the_sandbox_cannot_be_built_and_says_why(tmp_path: Path) -> None:
+    # Given a sandbox directory the sandbox uids cannot reach (pytest's tmp dirs are private to their owner)
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    args = ["--controller", "http://127.0.0.1:9", "--broker", "memory://", "--token", "t", "--slots", "1"]
+
+    # When the agent starts with it
+    result = CliRunner().invoke(main, [*args, "--sandbox-dir", str(private / "sandbox")])
+
+    # Then it exits before consuming anything, saying which directory is in the way
+    assert result.exit_code == 1
+    assert "refusing to run tasks" in result.output and "not searchable by others" in result.output
