@@ -204,6 +204,9 @@ class Cell:
         """Start `command` in the sandbox with exactly `env` (plus `base_env`), its output piped."""
         self.resolve(command[0])
         options = self.sandbox.options(self, {**self.base_env(), **env})
+        if any("\0" in option for option in options):
+            # bubblewrap reads its options NUL-separated: one inside a value would become an option of its own
+            raise ValueError("embedded null byte in the sandbox's options")
         args_fd = os.memfd_create("bwrap-args")
         info_r, info_w = os.pipe()
         try:
@@ -262,6 +265,8 @@ class Sandbox:
         bwrap: str = "bwrap",
     ) -> None:
         self.root = root
+        #: checkpoint directories, by task id: beside the agents' roots, so that they outlive an agent's restart
+        self.checkpoints = root.parent / "checkpoints"
         self.ro_paths = ro_paths
         self.bwrap = shutil.which(bwrap) or bwrap
         #: host uids are switched to only when the agent can (as root); otherwise the agent's own uid is used
@@ -320,7 +325,14 @@ class Sandbox:
     def open(
         self, name: str, tree: Path | None, workdir: str, limits: Limits, checkpoint: str = "", gpu: bool = False
     ) -> Cell:
-        """A cell for one attempt: a private copy of `tree`, its runner directory and its checkpoint dir."""
+        """A cell for one attempt: a private copy of `tree`, its runner directory and its checkpoint dir.
+
+        Raises:
+          SandboxError: `workdir` leaves the tree (the controller refuses such manifests; checked again here
+            because the agent, as root, places inputs under it).
+        """
+        if os.path.isabs(workdir) or os.path.normpath(workdir).split(os.sep)[0] == "..":
+            raise SandboxError(f"runtime.workdir {workdir!r} leaves the project tree")
         uid = self._acquire()
         root = self.root / name
         shutil.rmtree(root, ignore_errors=True)
@@ -333,7 +345,7 @@ class Sandbox:
             (root / "task" / "artifacts").mkdir(parents=True)
             ckpt = None
             if checkpoint:
-                ckpt = self.root / "checkpoints" / checkpoint
+                ckpt = self.checkpoints / checkpoint
                 ckpt.mkdir(parents=True, exist_ok=True)
                 _own(ckpt, uid)
             _own(root / "work", uid)

@@ -358,11 +358,30 @@ def test_the_agent_refuses_to_run_tasks_where_the_sandbox_cannot_be_built_and_sa
     # Given a sandbox directory the sandbox uids cannot reach (pytest's tmp dirs are private to their owner)
     private = tmp_path / "private"
     private.mkdir(mode=0o700)
-    args = ["--controller", "http://127.0.0.1:9", "--broker", "memory://", "--token", "t", "--slots", "1"]
+    args = ["--controller", "http://127.0.0.1:9", "--broker", "memory://", "--slots", "1"]
 
     # When the agent starts with it
-    result = CliRunner().invoke(main, [*args, "--sandbox-dir", str(private / "sandbox")])
+    result = CliRunner().invoke(
+        main, [*args, "--sandbox-dir", str(private / "sandbox")], env={"COMPUTALOT_AGENT_TOKEN": "agent-key"}
+    )
 
     # Then it exits before consuming anything, saying which directory is in the way
     assert result.exit_code == 1
     assert "refusing to run tasks" in result.output and "not searchable by others" in result.output
+
+
+def test_a_workdir_leaving_the_tree_is_refused(sandbox: Sandbox, tmp_path: Path) -> None:
+    # Given a workdir climbing out of the tree, When a cell is opened for it, Then it is refused
+    with pytest.raises(SandboxError, match="leaves the project tree"):
+        sandbox.open("escape", tmp_path, "../..", Limits(memory_mb=None))
+
+
+def test_a_nul_byte_cannot_smuggle_an_option_into_bubblewrap(attempt: Attempt) -> None:
+    # Given a cell, When a variable's value holds a NUL followed by a bubblewrap option
+    cell = attempt.cell(REPORT + "    report('ran')\n")
+    env = {"COMPUTALOT_JOB_ID": "job\0--bind\0/\0/host"}
+    spec = RunSpec((PYTHON, "task.py"), cell.host_workdir(), cell.task, {}, 10, env=env, sandbox=cell, log=cell.log)
+    outcome = Run(spec, attempt.recorder.on_output, attempt.recorder.on_progress).execute()
+
+    # Then nothing ran: the command is invalid
+    assert (outcome.status, outcome.error_code) == ("failed", "invalid_command")

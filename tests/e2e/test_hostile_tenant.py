@@ -128,6 +128,7 @@ def test_a_task_cannot_read_the_agents_or_controllers_files(embedded: Platform, 
     data = embedded.workdir
     paths = [
         str(data / "admin-token"),
+        str(data / "agent-token"),
         str(data / "computalot.db"),
         str(data / "agent"),
         str(data),
@@ -158,11 +159,14 @@ def test_a_task_environment_holds_no_token_and_no_broker_url(embedded: Platform,
 
 
 def test_a_task_cannot_reach_the_controller_or_the_zeromq_ports(embedded: Platform, client: ComputalotClient) -> None:
-    # Given the controller's HTTP port and the ZeroMQ ports agents use
-    with embedded.http(embedded.admin_token) as admin:
-        endpoints = admin.get("/api/v1/agent/config").json()
-    ports = [urlsplit(embedded.url).port] + [int(endpoints[name].rsplit(":", 1)[1]) for name in sorted(endpoints)]
-    assert len(ports) >= 3
+    # Given the controller's HTTP port, the ZeroMQ ports agents use (asked with the embedded agent's key) and the
+    # one publishing account events
+    with embedded.http((embedded.workdir / "agent-token").read_text().strip()) as agent:
+        config = agent.get("/api/v1/agent/config").json()
+    with embedded.http(embedded.new_token()) as member:
+        published = member.get("/api/v1/account/stream-endpoint").json()
+    endpoints = [config["events_endpoint"], config["control_endpoint"], published["endpoint"]]
+    ports = [urlsplit(embedded.url).port] + [int(endpoint.rsplit(":", 1)[1]) for endpoint in endpoints]
 
     # When a task connects to each on 127.0.0.1
     report = attack(client, {"ports": ports})
