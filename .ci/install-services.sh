@@ -1,9 +1,10 @@
 #!/bin/sh
-# Install the servers that tests/services.py starts for each test session: Redis and RabbitMQ.
-# PostgreSQL 15 is already on the image. Nothing is started here: the tests run their own servers.
+# Install the servers that tests/services.py starts for each test session (Redis and RabbitMQ), and bubblewrap,
+# the sandbox every project task runs in (agent/sandbox.py). PostgreSQL 15 is already on the image. Nothing is
+# started here: the tests run their own servers.
 set -eu
 
-if command -v redis-server >/dev/null 2>&1 && [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ]; then
+if command -v redis-server >/dev/null 2>&1 && [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] && command -v bwrap >/dev/null 2>&1; then
     exit 0  # already installed: skip the slow `apt-get update`
 fi
 
@@ -20,4 +21,4 @@ if [ ! -e "$POLICY" ]; then
 fi
 
 $SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends redis-server rabbitmq-server >/dev/null
+$SUDO apt-get install -y -qq --no-install-recommends redis-server rabbitmq-server bubblewrap >/dev/null

@@ -1,8 +1,9 @@
 """Task inputs and outputs on the agent.
 
 - Inputs: the payload's `_artifacts.download` entries are fetched once per sha256 into a cache
-  shared by the agent's tasks, then linked (read-only) into the task's `inputs/` directory, which
-  the command sees as `$COMPUTALOT_INPUT_DIR`.
+  shared by the agent's tasks, then linked (read-only: the agent's files, never the sandbox uid's)
+  into the sandboxed task's working directory, which the command sees as `$COMPUTALOT_INPUT_DIR`
+  (without a sandbox: the task's `inputs/` directory).
 - Outputs: after the command, every regular file under `$COMPUTALOT_ARTIFACT_DIR` and the full
   output log are uploaded as artifacts of the job's account, for the task's result.
 """
@@ -133,14 +134,16 @@ class ArtifactCache:
 def upload_outputs(client: ControllerClient, scratch: Path, log: Path, job_id: str, task_id: str) -> Outputs:
     """Upload the files of `scratch/artifacts` and the output log; returns what was stored.
 
-    Symbolic links and other non-regular files are skipped (a task must not publish files outside its scratch).
+    Symbolic links and other non-regular files are skipped, and so is an artifacts directory that is itself a
+    link (a task must not publish files outside its scratch).
 
     Raises:
       httpx.HTTPError, OSError: an upload failed.
     """
     directory = scratch / "artifacts"
     listed = []
-    for path in sorted(directory.rglob("*")) if directory.is_dir() else []:
+    walkable = directory.is_dir() and not directory.is_symlink()
+    for path in sorted(directory.rglob("*")) if walkable else []:
         if path.is_symlink() or not path.is_file():
             continue
         relative = path.relative_to(directory).as_posix()
@@ -148,6 +151,6 @@ def upload_outputs(client: ControllerClient, scratch: Path, log: Path, job_id: s
         listed.append({"id": artifact["id"], "path": relative, "size": artifact["size"], "sha256": artifact["sha256"]})
     log_id = ""
     # An empty log is not worth a round trip: the (empty) tail already travels with the result.
-    if log.is_file() and log.stat().st_size > 0:
+    if log.is_file() and not log.is_symlink() and log.stat().st_size > 0:
         log_id = client.upload_artifact(log, f"{task_id}.log", job_id, task_id)["id"]
     return Outputs(tuple(listed), log_id)

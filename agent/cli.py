@@ -12,6 +12,7 @@ from pathlib import Path
 
 import click
 
+from agent.sandbox import SandboxError
 from agent.settings import AgentSettings
 from agent.worker import Agent
 from broker.connection import connect
@@ -20,6 +21,11 @@ logger = logging.getLogger(__name__)
 
 #: Environment variables that may carry the agent key (a file's path, or the key itself).
 TOKEN_FILE_ENV, TOKEN_ENV = "COMPUTALOT_AGENT_TOKEN_FILE", "COMPUTALOT_AGENT_TOKEN"
+#: Printed when tasks will run without the sandbox.
+UNSAFE_WARNING = (
+    "WARNING: --unsafe-no-sandbox: tasks run as this user with its environment, files and network. "
+    "Any account that can submit a job controls this machine. Development only."
+)
 
 
 @click.command()
@@ -36,6 +42,16 @@ TOKEN_FILE_ENV, TOKEN_ENV = "COMPUTALOT_AGENT_TOKEN_FILE", "COMPUTALOT_AGENT_TOK
 @click.option("--slots", type=int, default=0, help="Tasks run at once (default: one per CPU).")
 @click.option("--profile", "profiles", multiple=True, default=("cpu",), show_default=True, help="Profiles served.")
 @click.option("--cache-dir", type=click.Path(path_type=Path), help="Where project code and task scratch live.")
+@click.option("--sandbox-dir", type=click.Path(path_type=Path), help="Where attempts' sandbox directories live.")
+@click.option("--sandbox-uid-base", type=int, help="First host uid of the range tasks run as (one per slot).")
+@click.option(
+    "--sandbox-ro-path", "ro_paths", multiple=True, type=click.Path(path_type=Path), help="Host dir tasks may read."
+)
+@click.option(
+    "--unsafe-no-sandbox",
+    is_flag=True,
+    help="DEVELOPMENT ONLY: run tasks as this agent's user, with its files, environment and network.",
+)
 @click.option("--log-level", default="INFO", show_default=True)
 def main(
     controller_url: str,
@@ -45,6 +61,10 @@ def main(
     slots: int,
     profiles: tuple[str, ...],
     cache_dir: Path | None,
+    sandbox_dir: Path | None,
+    sandbox_uid_base: int | None,
+    ro_paths: tuple[Path, ...],
+    unsafe_no_sandbox: bool,
     log_level: str,
 ) -> None:
     """Run tasks from the broker under the runner protocol until SIGINT/SIGTERM.
@@ -64,9 +84,20 @@ def main(
     )
     if cache_dir is not None:
         settings = replace(settings, cache_dir=cache_dir)
+    if sandbox_dir is not None:
+        settings = replace(settings, sandbox_dir=sandbox_dir)
+    if sandbox_uid_base is not None:
+        settings = replace(settings, sandbox_uid_base=sandbox_uid_base)
+    settings = replace(settings, sandbox=not unsafe_no_sandbox, sandbox_ro_paths=tuple(ro_paths))
+    if unsafe_no_sandbox:
+        click.secho(UNSAFE_WARNING, fg="red", bold=True, err=True)
     broker = connect(broker_url)
     agent = Agent(settings, broker)
-    agent.start()
+    try:
+        agent.start()
+    except SandboxError as exc:
+        broker.close()
+        raise click.ClickException(f"refusing to run tasks: {exc}") from None
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

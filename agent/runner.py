@@ -1,7 +1,9 @@
 """The runner protocol: run one task's command as a subprocess and turn what it did into a result.
 
 The command runs in its own session (process group), so a timeout or a cancel kills it
-and everything it started. Output lines and `COMPUTALOT_PROGRESS:{json}` lines are
+and everything it started. With a sandbox cell (agent/sandbox.py) it runs inside bubblewrap instead,
+sees only the runner files at fixed paths and an allow-listed environment, and everything it
+started dies with the sandbox's pid namespace. Output lines and `COMPUTALOT_PROGRESS:{json}` lines are
 handed to callbacks while it runs; the last 10 KB also travel with the result.
 """
 
@@ -10,16 +12,17 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import signal
+import stat
 import subprocess
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
+from agent.sandbox import TASK, Cell, Started, limit_breach, wait_status
 from broker.output import TAIL_BYTES, last_bytes
 from broker.statuses import TaskStatus
 
@@ -40,6 +43,10 @@ class RunSpec:
     payload: dict[str, Any]
     timeout_s: float
     env: dict[str, str] = field(default_factory=dict)
+    #: run inside this sandbox cell (None: directly, as the agent's user, with the agent's environment)
+    sandbox: Cell | None = None
+    #: where every output line is written (default: `output.log` in `scratch`)
+    log: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -108,35 +115,42 @@ class Run:
         paths = self._prepare()
         started = time.time()
         try:
-            proc = subprocess.Popen(
-                list(self.spec.command),
-                cwd=self.spec.cwd,
-                env=self._env(paths),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                start_new_session=True,
-            )
+            process = self._start(paths)
         except OSError as exc:
             error = f"could not start {self.spec.command[0]!r}: {exc}"
             return self._outcome(TaskStatus.FAILED, None, None, error, "command_not_found", started)
         except ValueError as exc:  # e.g. an embedded NUL: no process can be given this command
             error = f"could not start the command {list(self.spec.command)!r}: {exc}"
             return self._outcome(TaskStatus.FAILED, None, None, error, "invalid_command", started)
+        proc = process.proc
         readers = [
             threading.Thread(target=self._read, args=(proc.stdout, "stdout"), daemon=True),
             threading.Thread(target=self._read, args=(proc.stderr, "stderr"), daemon=True),
         ]
         for reader in readers:
             reader.start()
-        verdict = self._supervise(proc, started)
+        verdict = self._supervise(process, started)
         # Background processes the command left behind die with it (and release its pipes).
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
+        process.kill()
         for reader in readers:
             reader.join(timeout=5)
         self._flush()
-        return self._judge(verdict, proc.returncode, paths["result"], started)
+        code = proc.returncode if self.spec.sandbox is None else wait_status(proc.returncode)
+        return self._judge(verdict, code, paths["result"], started)
+
+    def _start(self, paths: dict[str, Path]) -> Started:
+        if self.spec.sandbox is not None:
+            return self.spec.sandbox.start(self.spec.command, self._protocol_env(paths))
+        proc = subprocess.Popen(
+            list(self.spec.command),
+            cwd=self.spec.cwd,
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **self._protocol_env(paths)},
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
+        return Started(proc, None)
 
     def _prepare(self) -> dict[str, Path]:
         scratch = self.spec.scratch
@@ -146,17 +160,18 @@ class Run:
         payload.write_text(json.dumps(self.spec.payload))
         result = scratch / "result.json"
         result.unlink(missing_ok=True)
-        self._log = (scratch / LOG_NAME).open("w", encoding="utf-8")
+        self._log = (self.spec.log or scratch / LOG_NAME).open("w", encoding="utf-8")
         return {"payload": payload, "result": result, "artifacts": artifacts}
 
-    def _env(self, paths: dict[str, Path]) -> dict[str, str]:
+    def _protocol_env(self, paths: dict[str, Path]) -> dict[str, str]:
+        """The task's own variables and the runner files (at their fixed paths inside a sandbox)."""
+        inside = {name: PurePosixPath(TASK) / path.relative_to(self.spec.scratch) for name, path in paths.items()}
+        where = paths if self.spec.sandbox is None else inside
         return {
-            **os.environ,
-            "PYTHONUNBUFFERED": "1",
             **self.spec.env,
-            "COMPUTALOT_TASK_PAYLOAD": str(paths["payload"]),
-            "COMPUTALOT_TASK_RESULT": str(paths["result"]),
-            "COMPUTALOT_ARTIFACT_DIR": str(paths["artifacts"]),
+            "COMPUTALOT_TASK_PAYLOAD": str(where["payload"]),
+            "COMPUTALOT_TASK_RESULT": str(where["result"]),
+            "COMPUTALOT_ARTIFACT_DIR": str(where["artifacts"]),
         }
 
     def _read(self, pipe: IO[bytes], stream: str) -> None:
@@ -187,38 +202,31 @@ class Run:
             if lines:
                 self.on_output(stream, lines)
 
-    def _supervise(self, proc: subprocess.Popen[bytes], started: float) -> str:
+    def _supervise(self, process: Started, started: float) -> str:
         deadline = started + self.spec.timeout_s
         while True:
             try:
-                proc.wait(timeout=FLUSH_INTERVAL_S)
+                process.proc.wait(timeout=FLUSH_INTERVAL_S)
                 return "exited"
             except subprocess.TimeoutExpired:
                 pass
             self._flush()
             if self._cancelled.is_set():
-                self._kill(proc)
+                self._kill(process)
                 return "cancelled"
             if time.time() >= deadline:
-                self._kill(proc)
+                self._kill(process)
                 return "timeout"
 
-    def _kill(self, proc: subprocess.Popen[bytes]) -> None:
-        """SIGTERM the whole process group, then SIGKILL what is left after the grace period."""
-        for sig, wait_s in ((signal.SIGTERM, self.kill_grace_s), (signal.SIGKILL, 5.0)):
-            try:
-                os.killpg(proc.pid, sig)
-            except ProcessLookupError:
-                return
-            try:
-                proc.wait(timeout=wait_s)
-            except subprocess.TimeoutExpired:
-                continue
-            if sig == signal.SIGTERM:
-                # The leader is gone; stragglers in its group get no second chance.
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGKILL)
-                return
+    def _kill(self, process: Started) -> None:
+        """SIGTERM the command's process group, then SIGKILL what is left after the grace period."""
+        process.terminate()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.proc.wait(timeout=self.kill_grace_s)
+        # Whether or not the leader is gone, stragglers get no second chance.
+        process.kill()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.proc.wait(timeout=5.0)
 
     def _judge(self, verdict: str, code: int | None, result_path: Path, started: float) -> RunOutcome:
         if verdict == "cancelled":
@@ -227,9 +235,12 @@ class Run:
             error = f"timed out after {self.spec.timeout_s:g} s"
             return self._outcome(TaskStatus.FAILED, code, None, error, "timeout", started)
         if code != 0:
-            error = f"command exited with code {code}"
-            return self._outcome(TaskStatus.FAILED, code, None, error, "exit_code", started)
-        if not result_path.exists():
+            breach = limit_breach(self.spec.sandbox.limits, code or 0, self.tail.text()) if self.spec.sandbox else None
+            error_code, error = breach or ("exit_code", f"command exited with code {code}")
+            return self._outcome(TaskStatus.FAILED, code, None, error, error_code, started)
+        try:
+            text = _read_regular(result_path)
+        except OSError:
             return self._outcome(
                 TaskStatus.FAILED,
                 code,
@@ -239,7 +250,7 @@ class Run:
                 started,
             )
         try:
-            result = json.loads(result_path.read_text())
+            result = json.loads(text)
         except (ValueError, UnicodeDecodeError) as exc:
             return self._outcome(
                 TaskStatus.FAILED, code, None, f"the result file is not valid JSON: {exc}", "bad_result", started
@@ -256,3 +267,16 @@ class Run:
         return RunOutcome(
             status, code, result, error, error_code, self.tail.text(), started, time.time(), self.latest_progress
         )
+
+
+def _read_regular(path: Path) -> bytes:
+    """The bytes of a regular file, never following a link (a task must not make the agent read other files).
+
+    Raises:
+      OSError: absent, a link, a FIFO or anything but a regular file.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    with os.fdopen(fd, "rb") as source:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(f"{path} is not a regular file")
+        return source.read()

@@ -32,6 +32,17 @@ class AgentSettings:
     heartbeat_interval_s: float = 2.0
     #: seconds between SIGTERM and SIGKILL when a task is stopped
     kill_grace_s: float = 2.0
+    #: run project tasks in the bubblewrap sandbox (False only with --unsafe-no-sandbox, for development)
+    sandbox: bool = True
+    #: where each attempt's sandbox directory lives (must be reachable by the sandbox uids: not under /root)
+    sandbox_dir: Path = Path("/var/tmp/computalot-sandbox")
+    #: first host uid of the range attempts run as (one per slot; these uids must own nothing on the host)
+    sandbox_uid_base: int = 2_000_000
+    #: host directories every task may read, at the same path (an interpreter, a shared virtualenv)
+    sandbox_ro_paths: tuple[Path, ...] = ()
+    #: kernel limits of each attempt: processes (RLIMIT_NPROC) and the size of any file (RLIMIT_FSIZE)
+    task_nproc: int = 512
+    task_fsize_mb: int = 16384
 
     @property
     def effective_slots(self) -> int:

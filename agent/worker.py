@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import math
+import os
 import shutil
 import threading
 import time
@@ -14,6 +16,7 @@ from typing import Any
 import dramatiq
 import httpx
 import zmq
+from dramatiq.middleware import CurrentMessage
 
 from agent.artifacts import INPUTS_DIR, ArtifactCache, ArtifactError, Outputs, upload_outputs
 from agent.cache import RevisionCache
@@ -22,12 +25,14 @@ from agent.client import ControllerClient
 from agent.metrics import TaskStats
 from agent.pool import RecipePool, RecipeRequest, RecipeRun
 from agent.runner import LOG_NAME, Run, RunOutcome, RunSpec
+from agent.sandbox import Cell, Limits, Sandbox, SandboxError, own_directories
 from agent.settings import AgentSettings
 from agent.stream import ControlListener, EventStream
 from broker.messages import AgentHeartbeat, Control, TaskMessage, TaskOutput, TaskProgress, TaskResult
 from broker.queues import (
     ACTOR_PRIORITY,
     PRIORITIES,
+    SIZES,
     recipe_key,
     recipe_queue,
     run_task_actor,
@@ -69,9 +74,26 @@ class Agent:
         self._heartbeat: threading.Thread | None = None
         self._worker: dramatiq.Worker | None = None
         self.stats = TaskStats()
+        self.sandbox = (
+            Sandbox(
+                settings.sandbox_dir / settings.agent_id,
+                settings.sandbox_uid_base,
+                settings.effective_slots,
+                settings.sandbox_ro_paths,
+            )
+            if settings.sandbox
+            else None
+        )
+        if not any(isinstance(m, CurrentMessage) for m in broker.middleware):
+            broker.add_middleware(CurrentMessage())  # tells a task attempt which preset's queue it came from
 
     def start(self) -> None:
-        """Connect the streams, announce this agent, and start consuming (waits for the controller)."""
+        """Connect the streams, announce this agent, and start consuming (waits for the controller).
+
+        Raises:
+          SandboxError: the task sandbox cannot be set up on this host (nothing is consumed then).
+        """
+        self._check_sandbox()
         endpoints = self._wait_for_controller()
         # the key is the agent's identity: claims, heartbeats and results carry the id the controller bound to it
         self.settings = replace(self.settings, agent_id=endpoints["agent_id"])
@@ -108,6 +130,19 @@ class Agent:
             ", ".join(self.sizes) or "nothing (host below every preset)",
         )
 
+    def _check_sandbox(self) -> None:
+        if self.sandbox is None:
+            logger.warning(
+                "agent=%s runs project tasks WITHOUT A SANDBOX (--unsafe-no-sandbox): every task can read this "
+                "agent's token, files and network, and other tasks' files. Never do this with untrusted accounts.",
+                self.settings.agent_id,
+            )
+            return
+        self.sandbox.check()
+        logger.info(
+            "agent=%s runs project tasks in bubblewrap sandboxes under %s", self.settings.agent_id, self.sandbox.root
+        )
+
     def _recipe_queues(self) -> list[str]:
         """Queues of every recipe this agent offers, including operations needing host tools it has."""
         keys = [
@@ -139,6 +174,8 @@ class Agent:
         if self._worker is not None:
             self._worker.stop()
         self.pool.close()
+        if self.sandbox is not None:
+            self.sandbox.remove()
         if self._control is not None:
             self._control.stop()
             self._control.join(timeout=2)
@@ -173,14 +210,9 @@ class Agent:
 
     def _execute(self, message: TaskMessage) -> TaskResult:
         started = time.time()
-        scratch = self.settings.cache_dir / "tasks" / f"{message.task_id}-{message.attempt}"
         try:
-            run = (
-                self._recipe_run(message, scratch)
-                if message.runtime == "recipe"
-                else self._process_run(message, scratch)
-            )
-        except (httpx.HTTPError, OSError, KeyError, ArtifactError) as exc:
+            run, scratch, log, cleanup = self._prepare(message)
+        except (httpx.HTTPError, OSError, KeyError, ArtifactError, SandboxError) as exc:
             logger.warning("task=%s could not be prepared: %s", message.task_id, exc)
             error = f"could not prepare the task's runtime: {exc}"
             outcome = RunOutcome(TaskStatus.FAILED, None, None, error, "runtime_error", "", started, time.time())
@@ -189,22 +221,37 @@ class Agent:
             self._runs[message.task_id] = (message.job_id, run)
         try:
             outcome = run.execute()
-            outcome, outputs = self._persist_outputs(message, scratch, outcome)
+            outcome, outputs = self._persist_outputs(message, scratch, log, outcome)
         finally:
             with self._runs_lock:
                 self._runs.pop(message.task_id, None)
-            shutil.rmtree(scratch, ignore_errors=True)
+            cleanup()
         logger.info("task=%s attempt=%s %s", message.task_id, message.attempt, outcome.status)
         return _result(message, self.settings.agent_id, outcome, counts=outputs is not None, outputs=outputs)
 
+    def _prepare(self, message: TaskMessage) -> tuple[Run | RecipeRun, Path, Path, Callable[[], None]]:
+        """The attempt's run, the directory its artifacts are collected from, its log, and how to clean up."""
+        scratch = self.settings.cache_dir / "tasks" / f"{message.task_id}-{message.attempt}"
+
+        def remove_scratch() -> None:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+        if message.runtime == "recipe":
+            return self._recipe_run(message, scratch), scratch, scratch / LOG_NAME, remove_scratch
+        if self.sandbox is None:
+            return self._process_run(message, scratch), scratch, scratch / LOG_NAME, remove_scratch
+        sandbox = self.sandbox
+        run, cell = self._sandboxed_run(message, sandbox)
+        return run, cell.task, cell.log, lambda: sandbox.close(cell)
+
     def _persist_outputs(
-        self, message: TaskMessage, scratch: Path, outcome: RunOutcome
+        self, message: TaskMessage, scratch: Path, log: Path, outcome: RunOutcome
     ) -> tuple[RunOutcome, Outputs | None]:
         """Upload the attempt's artifact files and log; a failed upload fails the attempt (None: not counted)."""
         if outcome.status == TaskStatus.CANCELLED:
             return outcome, Outputs()
         try:
-            return outcome, upload_outputs(self.client, scratch, scratch / LOG_NAME, message.job_id, message.task_id)
+            return outcome, upload_outputs(self.client, scratch, log, message.job_id, message.task_id)
         except (httpx.HTTPError, OSError) as exc:
             logger.warning("task=%s could not upload its outputs: %s", message.task_id, exc)
             error = f"could not upload the task's output artifacts: {exc}"
@@ -222,12 +269,55 @@ class Agent:
                 scratch=scratch,
                 payload=message.payload,
                 timeout_s=message.timeout_s,
-                env={**self._task_env(message), "COMPUTALOT_INPUT_DIR": str(scratch / INPUTS_DIR)},
+                env={**self._task_env(message, checkpoints=True), "COMPUTALOT_INPUT_DIR": str(scratch / INPUTS_DIR)},
             ),
             on_output=self._output_sender(message),
             on_progress=self._progress_sender(message),
             kill_grace_s=self.settings.kill_grace_s,
         )
+
+    def _sandboxed_run(self, message: TaskMessage, sandbox: Sandbox) -> tuple[Run, Cell]:
+        """The user's command in a sandbox cell: a private copy of the revision tree, its inputs placed in it."""
+        tree = self.cache.ensure(message.revision_hash)
+        checkpoint = message.task_id if message.checkpointing else ""
+        limits, gpu = self._limits(message)
+        name = f"{message.task_id}-{message.attempt}"
+        cell = sandbox.open(name, tree, message.workdir, limits, checkpoint, gpu)
+        try:
+            self.artifacts.place(message.payload, cell.host_workdir())
+            own_directories(cell.work, cell.uid)
+        except BaseException:
+            sandbox.close(cell)
+            raise
+        spec = RunSpec(
+            command=message.command,
+            cwd=cell.host_workdir(),
+            scratch=cell.task,
+            payload=message.payload,
+            timeout_s=message.timeout_s,
+            env={**self._task_env(message, checkpoints=False), "COMPUTALOT_INPUT_DIR": cell.inner_workdir},
+            sandbox=cell,
+            log=cell.log,
+        )
+        run = Run(
+            spec,
+            on_output=self._output_sender(message),
+            on_progress=self._progress_sender(message),
+            kill_grace_s=self.settings.kill_grace_s,
+        )
+        return run, cell
+
+    def _limits(self, message: TaskMessage) -> tuple[Limits, bool]:
+        """The attempt's kernel limits (memory from the preset of its queue, CPU time from its timeout); GPU or not."""
+        current = CurrentMessage.get_current_message()
+        parts = current.queue_name.removesuffix(".DQ").split(".") if current is not None else []
+        size = next((SIZES[part] for part in parts if part in SIZES), None)
+        # GPU runtimes map address ranges far larger than memory: no RLIMIT_AS for GPU presets.
+        memory_mb = size.memory_mb if size is not None and size.gpu_count == 0 else None
+        # A backstop only: the wall-clock timeout stops the task long before every CPU is used for that long.
+        cpu_s = math.ceil(message.timeout_s * (os.cpu_count() or 1)) + 1
+        limits = Limits(memory_mb, self.settings.task_nproc, self.settings.task_fsize_mb, cpu_s)
+        return limits, size is not None and size.gpu_count > 0
 
     def _recipe_run(self, message: TaskMessage, scratch: Path) -> RecipeRun:
         """The recipe on a warm worker of this agent's pool."""
@@ -258,7 +348,7 @@ class Agent:
 
         return publish
 
-    def _task_env(self, message: TaskMessage) -> dict[str, str]:
+    def _task_env(self, message: TaskMessage, checkpoints: bool) -> dict[str, str]:
         env = {
             "COMPUTALOT_TASK_INDEX": str(message.index),
             "COMPUTALOT_TASK_COUNT": str(message.count),
@@ -266,10 +356,10 @@ class Agent:
             "COMPUTALOT_TASK_ID": message.task_id,
             "COMPUTALOT_ATTEMPT": str(message.attempt),
         }
-        if message.checkpointing:
-            checkpoints = self.settings.cache_dir / "checkpoints" / message.task_id
-            checkpoints.mkdir(parents=True, exist_ok=True)
-            env["COMPUTALOT_CHECKPOINT_DIR"] = str(checkpoints)
+        if message.checkpointing and checkpoints:
+            directory = self.settings.cache_dir / "checkpoints" / message.task_id
+            directory.mkdir(parents=True, exist_ok=True)
+            env["COMPUTALOT_CHECKPOINT_DIR"] = str(directory)
         return env
 
     def _output_sender(self, message: TaskMessage) -> Callable[[str, list[str]], None]:

@@ -11,6 +11,8 @@ from pathlib import Path
 import click
 from aiohttp import web
 
+from agent.cli import UNSAFE_WARNING
+from agent.sandbox import SandboxError
 from agent.settings import AgentSettings
 from agent.worker import Agent
 from broker.connection import connect
@@ -22,7 +24,7 @@ from controller.core.web import STORE
 logger = logging.getLogger(__name__)
 
 
-async def serve(settings: Settings, slots: int, ready: asyncio.Event | None = None) -> None:
+async def serve(settings: Settings, slots: int, ready: asyncio.Event | None = None, sandbox: bool = True) -> None:
     """Run controller and agent until SIGINT/SIGTERM (or until cancelled)."""
     broker = connect(settings.broker_url)
     app = create_app(settings, broker=broker)
@@ -47,10 +49,16 @@ async def serve(settings: Settings, slots: int, ready: asyncio.Event | None = No
             token=agent_token,
             cache_dir=settings.data_dir / "agent",
             slots=slots,
+            sandbox=sandbox,
         ),
         broker,
     )
-    await loop.run_in_executor(None, agent.start)
+    try:
+        await loop.run_in_executor(None, agent.start)
+    except SandboxError as exc:
+        await runner.cleanup()
+        broker.close()
+        raise click.ClickException(f"refusing to run tasks: {exc}") from None
     click.echo(f"Computalot is up at {settings.base_url}")
     click.echo(f"Admin token: {token}")
     click.echo(f"Try: curl -H 'Authorization: Bearer {token}' {settings.base_url}/api/v1/jobs")
@@ -85,9 +93,20 @@ def main() -> None:
     help="Who settles x402 top-ups: an x402 facilitator's URL, or local-dev (the default here when none is "
     "configured: credits verified authorizations without moving funds).",
 )
+@click.option(
+    "--unsafe-no-sandbox",
+    is_flag=True,
+    help="DEVELOPMENT ONLY: run tasks as this user, with its files, environment and network.",
+)
 @click.option("--log-level", default="INFO", show_default=True)
 def up(
-    data_dir: Path | None, host: str | None, port: int | None, slots: int, x402_facilitator: str | None, log_level: str
+    data_dir: Path | None,
+    host: str | None,
+    port: int | None,
+    slots: int,
+    x402_facilitator: str | None,
+    unsafe_no_sandbox: bool,
+    log_level: str,
 ) -> None:
     """Start controller, in-process broker and one local agent; print the URL and an admin token."""
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -97,7 +116,9 @@ def up(
     )
     if not settings.x402_facilitator:  # a platform on one machine: top-ups work out of the box, and it says so
         settings = dataclasses.replace(settings, x402_facilitator=LOCAL_DEV_FACILITATOR)
-    asyncio.run(serve(settings, slots))
+    if unsafe_no_sandbox:
+        click.secho(UNSAFE_WARNING, fg="red", bold=True, err=True)
+    asyncio.run(serve(settings, slots, sandbox=not unsafe_no_sandbox))
 
 
 if __name__ == "__main__":

@@ -46,6 +46,7 @@ ENDPOINTS: tuple[tuple[str, str, bool, str], ...] = (
     ("GET", "/api/v1/docs/recipes", False, "Recipes guide (JSON-wrapped markdown)"),
     ("GET", "/api/v1/docs/python-sdk", False, "Python SDK and CLI guide (JSON-wrapped markdown)"),
     ("GET", "/api/v1/docs/workflows", False, "Workflow patterns (JSON-wrapped markdown)"),
+    ("GET", "/api/v1/docs/security", False, "Security model: the task sandbox (JSON-wrapped markdown)"),
     ("GET", "/api/v1/docs/openapi.json", False, "OpenAPI 3.1 document of these endpoints"),
     ("GET", "/docs/downloads/{filename}", False, "The Python SDK wheel (computalot-<version>-py3-none-any.whl)"),
     ("POST", "/api/v1/auth/register", False, "Always 403: API keys are issued by an operator"),
@@ -125,6 +126,7 @@ DOCUMENTS: tuple[tuple[str, str, str], ...] = (
     ("/api/v1/docs/recipes", "Recipes", "json"),
     ("/api/v1/docs/python-sdk", "Python SDK and CLI", "json"),
     ("/api/v1/docs/workflows", "Workflow patterns", "json"),
+    ("/api/v1/docs/security", "Security model", "json"),
     ("/api/v1/docs/openapi.json", "OpenAPI document", "json"),
 )
 
@@ -133,6 +135,7 @@ GUIDES: dict[str, tuple[str, str]] = {
     "/api/v1/docs/recipes": ("recipes.md", "Recipes"),
     "/api/v1/docs/python-sdk": ("python-sdk.md", "Python SDK and CLI"),
     "/api/v1/docs/workflows": ("workflows.md", "Workflow patterns"),
+    "/api/v1/docs/security": ("security.md", "Security model"),
 }
 
 

@@ -32,6 +32,24 @@ def pid_alive(pid: int) -> bool:
         return False
 
 
+def job_processes(job_id: str) -> list[int]:
+    """Host pids of a job's task processes, found by the job id in their environment (tasks run sandboxed, in
+    their own pid namespace, so the pids they see are not the host's; the tests run as root and read them all)."""
+    marker = f"COMPUTALOT_JOB_ID={job_id}".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if (
+                entry.name.isdigit()
+                and marker in (entry / "environ").read_bytes().split(b"\0")
+                and pid_alive(int(entry.name))
+            ):
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
 def test_fan_out_by_list_runs_one_task_per_element_and_collects_in_order(client: ComputalotClient, project: str):
     # Given a payload with a list and a fan-out over it
     job = client.submit_job(project=project, payload={"models": ["a", "b", "c"], "k": 1}, fan_out={"by": "models"})
@@ -109,28 +127,28 @@ def test_a_failed_attempt_is_retried_up_to_max_retries(client: ComputalotClient,
     assert ("task", "retrying") in kinds
 
 
-def test_a_timeout_kills_the_whole_process_group(client: ComputalotClient, project: str, tmp_path: Path):
-    pidfile = tmp_path / "pids"
-    job = client.submit_job(project=project, payload={"pidfile": str(pidfile), "sleep": 300}, timeout_s=2)
+def test_a_timeout_kills_the_whole_process_group(client: ComputalotClient, project: str):
+    # Given a task that starts a child and sleeps past its 2 s timeout (its pidfile is in its own sandbox)
+    job = client.submit_job(project=project, payload={"pidfile": "pids", "sleep": 300}, timeout_s=2)
+    # When the runner and its child are seen running on the host
+    runner_and_child = wait_for(lambda: len(job_processes(job["id"])) >= 2 and job_processes(job["id"]))
+    # Then the job fails with timeout, and both are gone, with every other process of the task
     results = client.wait(job["id"], timeout_s=60)
     assert results["status"] == "failed"
     assert client.get_job(job["id"])["error_code"] == "timeout"
-    runner, child = map(int, pidfile.read_text().split())
-    wait_for(lambda: not pid_alive(runner) and not pid_alive(child), timeout_s=10)
+    wait_for(lambda: not any(map(pid_alive, runner_and_child)) and not job_processes(job["id"]), timeout_s=10)
 
 
-def test_cancel_stops_running_tasks_and_queued_ones_never_start(client: ComputalotClient, project: str, tmp_path: Path):
-    # Given a job whose first task is running
-    pidfile = tmp_path / "pids"
-    items = [{"pidfile": str(pidfile), "sleep": 300}] + [{"sleep": 300}] * 30
+def test_cancel_stops_running_tasks_and_queued_ones_never_start(client: ComputalotClient, project: str):
+    # Given a job whose first task is running, with a child (its pidfile is in its own sandbox)
+    items = [{"pidfile": "pids", "sleep": 300}] + [{"sleep": 300}] * 30
     job = client.submit_job(project=project, payload={}, fan_out={"items": items})
-    wait_for(pidfile.exists)
+    running = wait_for(lambda: len(job_processes(job["id"])) >= 2 and job_processes(job["id"]))
     # When it is cancelled
     cancelled = client.cancel_job(job["id"])
     # Then the job is cancelled at once, its processes die within seconds, and nothing else runs
     assert cancelled["status"] == "cancelled"
-    runner, child = map(int, pidfile.read_text().split())
-    wait_for(lambda: not pid_alive(runner) and not pid_alive(child), timeout_s=15)
+    wait_for(lambda: not any(map(pid_alive, running)) and not job_processes(job["id"]), timeout_s=15)
     results = client.get_results(job["id"])
     assert results["summary"]["cancelled"] == 31
     assert client.cancel_job(job["id"])["status"] == "cancelled"  # idempotent

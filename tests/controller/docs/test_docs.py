@@ -30,6 +30,7 @@ DOC_TYPES = {
     "/api/v1/docs/recipes": "application/json",
     "/api/v1/docs/python-sdk": "application/json",
     "/api/v1/docs/workflows": "application/json",
+    "/api/v1/docs/security": "application/json",
     "/api/v1/docs/openapi.json": "application/json",
 }
 
