@@ -12,6 +12,7 @@ import pytest
 from computalot import ComputalotClient
 
 from tests.conftest_platform import Platform, make_project, process_manifest
+from tests.processes import job_processes
 
 #: The hostile task: runs the probes its payload names and reports what each one got.
 ATTACK = """\
@@ -75,19 +76,6 @@ json.dump({"answer": ANSWER, "input": text}, open(os.environ["COMPUTALOT_TASK_RE
 """
 
 INPUT_TEXT = "the victim's input\n"
-
-
-def job_processes(job_id: str) -> list[int]:
-    """Host pids whose environment names the job (the test runs as root and reads every /proc/PID/environ)."""
-    marker = f"COMPUTALOT_JOB_ID={job_id}".encode()
-    found = []
-    for entry in Path("/proc").iterdir():
-        try:
-            if entry.name.isdigit() and marker in (entry / "environ").read_bytes().split(b"\0"):
-                found.append(int(entry.name))
-        except OSError:
-            continue
-    return found
 
 
 def attack(client: ComputalotClient, payload: dict[str, Any]) -> dict[str, Any]:

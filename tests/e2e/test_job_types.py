@@ -13,7 +13,7 @@ from aiohttp import web
 from computalot import ComputalotClient, ValidationError
 
 from tests.conftest_platform import Platform, make_project, process_manifest
-from tests.e2e.test_jobs import wait_for
+from tests.processes import wait_for
 
 SCRIPT = (Path(__file__).parent / "job_types_script.py").read_text()
 

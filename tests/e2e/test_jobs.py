@@ -2,52 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import time
-from pathlib import Path
-
 import pytest
 from computalot import ComputalotClient, Conflict, ValidationError
 
-
-def wait_for(predicate, timeout_s: float = 30, interval_s: float = 0.1):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval_s)
-    raise AssertionError(f"condition not met within {timeout_s}s")
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # A zombie is dead for our purposes (its parent, the killed runner, may not have reaped it).
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
-    except FileNotFoundError:
-        return False
-
-
-def job_processes(job_id: str) -> list[int]:
-    """Host pids of a job's task processes, found by the job id in their environment (tasks run sandboxed, in
-    their own pid namespace, so the pids they see are not the host's; the tests run as root and read them all)."""
-    marker = f"COMPUTALOT_JOB_ID={job_id}".encode()
-    found = []
-    for entry in Path("/proc").iterdir():
-        try:
-            if (
-                entry.name.isdigit()
-                and marker in (entry / "environ").read_bytes().split(b"\0")
-                and pid_alive(int(entry.name))
-            ):
-                found.append(int(entry.name))
-        except OSError:
-            continue
-    return found
+from tests.processes import job_processes, pid_alive, wait_for
 
 
 def test_fan_out_by_list_runs_one_task_per_element_and_collects_in_order(client: ComputalotClient, project: str):

@@ -11,7 +11,7 @@ from computalot import ComputalotClient, ValidationError
 
 from recipes.packing.baselines import GRID_BASELINE
 from tests.conftest_platform import Platform
-from tests.e2e.test_jobs import wait_for
+from tests.processes import wait_for
 from tests.recipes.packing_reference import score as reference_score
 
 GRID = list(GRID_BASELINE)

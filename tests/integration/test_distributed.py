@@ -10,6 +10,7 @@ from computalot import ComputalotClient
 from tests.conftest_platform import make_project, process_manifest, wait_ready
 from tests.e2e.conftest import SCRIPT
 from tests.integration.conftest import Distributed
+from tests.processes import job_processes, pid_alive, wait_for
 
 pytestmark = pytest.mark.services
 
@@ -35,21 +36,15 @@ def test_a_fan_out_job_completes_over_the_broker(distributed: Distributed):
     assert retried["aggregate_result"][0]["attempt"] == 2
 
 
-def test_cancel_reaches_a_task_running_on_another_process(distributed: Distributed, tmp_path):
+def test_cancel_reaches_a_task_running_on_another_process(distributed: Distributed):
+    # Given a task running on the agent process, with a child (its pidfile is in its own sandbox)
     client = distributed.client()
-    name = _project(client)
-    pidfile = tmp_path / "pids"
-    job = client.submit_job(project=name, payload={"pidfile": str(pidfile), "sleep": 300})
-    deadline = time.monotonic() + 60
-    while not pidfile.exists():
-        assert time.monotonic() < deadline, "task never started"
-        time.sleep(0.1)
+    job = client.submit_job(project=_project(client), payload={"pidfile": "pids", "sleep": 300})
+    running = wait_for(lambda: len(job_processes(job["id"])) >= 2 and job_processes(job["id"]), timeout_s=60)
+    # When its job is cancelled through the controller
     assert client.cancel_job(job["id"])["status"] == "cancelled"
-    runner = int(pidfile.read_text().split()[0])
-    deadline = time.monotonic() + 20
-    while _alive(runner):
-        assert time.monotonic() < deadline, "cancelled task still running"
-        time.sleep(0.1)
+    # Then every process of the task dies on the agent's host
+    wait_for(lambda: not any(map(pid_alive, running)) and not job_processes(job["id"]), timeout_s=20)
 
 
 def test_a_task_of_a_killed_agent_is_redelivered_and_the_job_completes(distributed: Distributed):
@@ -93,14 +88,6 @@ def test_a_distributed_agent_runs_jobs_with_an_agent_key_that_reaches_nothing_el
     # Then every one is forbidden, and an output for an attempt the agent no longer holds is refused
     assert answers == [403] * 5
     assert upload.status_code == 403
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().split()[2] != "Z"
-    except FileNotFoundError:
-        return False
 
 
 __all__ = ["wait_ready"]
