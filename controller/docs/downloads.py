@@ -1,19 +1,17 @@
-"""Machine-readable downloads: the SDK wheel and an OpenAPI document of the endpoint list."""
+"""Machine-readable downloads: the SDK wheel and the OpenAPI document of the endpoint list."""
 
 from __future__ import annotations
 
 import asyncio
 import functools
 import importlib.util
-import re
 from importlib import metadata
 from pathlib import Path
-from typing import Any
 
 from aiohttp import web
 
 from controller.core.web import json_response, not_found
-from controller.docs.routes import ENDPOINTS, server_version
+from controller.docs.openapi import openapi
 from controller.docs.sdk_wheel import build_wheel, wheel_name
 
 routes = web.RouteTableDef()
@@ -54,27 +52,7 @@ async def download_sdk(request: web.Request) -> web.Response:
     )
 
 
-def openapi() -> dict[str, Any]:
-    """An OpenAPI 3.1 document of every client-facing route (ENDPOINTS), with bearer auth where needed."""
-    paths: dict[str, Any] = {}
-    for method, path, auth, summary in ENDPOINTS:
-        operation: dict[str, Any] = {"summary": summary, "responses": {"default": {"description": "JSON"}}}
-        parameters = [
-            {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-            for name in re.findall(r"{(\w+)}", path)
-        ]
-        if parameters:
-            operation["parameters"] = parameters
-        operation["security"] = [{"bearer": []}] if auth else []
-        paths.setdefault(path, {})[method.lower()] = operation
-    return {
-        "openapi": "3.1.0",
-        "info": {"title": "Computalot", "version": server_version()},
-        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
-        "paths": paths,
-    }
-
-
 @routes.get("/api/v1/docs/openapi.json")
 async def get_openapi(request: web.Request) -> web.Response:
+    """The OpenAPI document (controller/docs/openapi.py)."""
     return json_response(openapi())

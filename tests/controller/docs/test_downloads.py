@@ -11,7 +11,8 @@ from pathlib import Path
 
 from controller.app import create_app
 from controller.core.settings import Settings
-from controller.docs.downloads import openapi, sdk_package
+from controller.docs.downloads import sdk_package
+from controller.docs.openapi import openapi
 from controller.docs.routes import ENDPOINTS
 from controller.docs.sdk_wheel import EXTRAS, REQUIRES, wheel_name
 

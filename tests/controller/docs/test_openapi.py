@@ -1,0 +1,68 @@
+"""The OpenAPI document: request bodies and response media types of the endpoint list, and the error envelope."""
+
+from __future__ import annotations
+
+import jsonschema
+import pytest
+
+from controller.core.errors import ComputalotError, NotFound
+from controller.docs.openapi import ERROR_ENVELOPE, JSON_BODIES, NOT_JSON, PAYMENT_REQUESTS, RAW_BODIES, openapi
+from controller.docs.routes import ENDPOINTS
+
+OPERATIONS = {(method, path) for method, path, _, _ in ENDPOINTS}
+
+
+@pytest.mark.parametrize("table", [JSON_BODIES, RAW_BODIES, PAYMENT_REQUESTS], ids=["json", "raw", "402"])
+def test_each_operation_the_tables_name_is_an_endpoint(table: frozenset[tuple[str, str]]) -> None:
+    # Given a table of operations with something special about them
+    # Then each one is in the endpoint list (a renamed route cannot leave a stale row behind)
+    assert set(table) <= OPERATIONS
+
+
+def test_each_path_with_a_non_json_answer_is_an_endpoint() -> None:
+    # Given the paths whose success is not JSON
+    # Then each one is a documented path
+    assert set(NOT_JSON) <= {path for _, path in OPERATIONS}
+
+
+def test_a_json_body_route_declares_a_json_object_and_an_upload_declares_bytes() -> None:
+    # Given the document
+    paths = openapi()["paths"]
+    # Then a job submission reads a JSON object, a push reads bytes, and a listing reads no body
+    job = paths["/api/v1/jobs"]["post"]["requestBody"]["content"]
+    assert job == {"application/json": {"schema": {"type": "object"}}}
+    push = paths["/api/v1/projects/{name}/push"]["post"]["requestBody"]["content"]
+    assert push["application/octet-stream"]["schema"] == {"type": "string", "format": "binary"}
+    assert "requestBody" not in paths["/api/v1/jobs"]["get"]
+
+
+def test_successes_declare_their_media_type_and_errors_the_envelope() -> None:
+    # Given the document
+    paths = openapi()["paths"]
+    # Then a JSON route answers a JSON object, the HTML page HTML, a stream SSE, and every error is the envelope
+    assert paths["/api/v1/jobs"]["get"]["responses"]["2XX"]["content"] == {
+        "application/json": {"schema": {"type": "object"}}
+    }
+    assert list(paths["/docs"]["get"]["responses"]["2XX"]["content"]) == ["text/html"]
+    assert list(paths["/api/v1/jobs/{job_id}/stream"]["get"]["responses"]["2XX"]["content"]) == ["text/event-stream"]
+    for status in ("4XX", "5XX"):
+        content = paths["/docs"]["get"]["responses"][status]["content"]
+        assert content == {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    assert openapi()["components"]["schemas"]["Error"] == ERROR_ENVELOPE
+
+
+def test_a_quotes_402_is_the_quote_and_not_the_envelope() -> None:
+    # Given the top-up route, whose 402 carries a quote and its x402 requirements
+    responses = openapi()["paths"]["/api/v1/account/quotes/topup"]["post"]["responses"]
+    # Then its 402 is declared apart from the error envelope of other 4xx
+    assert responses["402"]["content"] == {"application/json": {"schema": {"type": "object"}}}
+    assert "402" not in openapi()["paths"]["/api/v1/projects/{name}/init"]["post"]["responses"]
+
+
+@pytest.mark.parametrize("error", [ComputalotError("boom"), NotFound("job 'x' not found", details={"job": "x"})])
+def test_the_error_envelope_schema_accepts_what_the_api_answers(error: ComputalotError) -> None:
+    # Given an error as the API answers it
+    # Then the declared envelope schema accepts it, and refuses a body without the envelope
+    jsonschema.validate(error.to_json(), ERROR_ENVELOPE)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"code": error.code}, ERROR_ENVELOPE)
