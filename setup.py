@@ -41,6 +41,7 @@ setup(
             "pytest-aiohttp>=1.0",
             "pytest-timeout>=2.3",
             "hypothesis>=6.100",
+            "schemathesis>=4,<5",
             "ruff>=0.6",
             "mypy>=1.11",
         ],
