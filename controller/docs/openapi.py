@@ -1,4 +1,4 @@
-"""The OpenAPI 3.1 document of the endpoint list: paths, bearer auth, request bodies and response media types.
+"""The OpenAPI 3.1 document of the endpoint list: parameters, bearer auth, bodies and response media types.
 
 Bodies are declared by media type only (a JSON object, or raw bytes); the fields of each are in the guides until
 every operation gets a schema of its own. Every 4xx and 5xx answer is the error envelope, and that is declared.
@@ -42,6 +42,42 @@ RAW_BODIES: frozenset[tuple[str, str]] = frozenset(
         ("PUT", "/api/v1/artifacts/multipart/{upload_id}/parts/{number}"),
     }
 )
+
+#: The optional query parameters and request headers each operation reads, as (name, "query" | "header").
+#: Values are declared as strings: each route checks its own (an integer's bounds, a job id, an ISO time).
+PARAMETERS: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {
+    ("GET", "/api/v1/jobs"): (
+        ("limit", "query"),
+        ("status", "query"),
+        ("project", "query"),
+        ("tag", "query"),
+        ("before", "query"),
+    ),
+    ("POST", "/api/v1/jobs"): (("Idempotency-Key", "header"),),
+    ("POST", "/api/v1/jobs/batch"): (("Idempotency-Key", "header"),),
+    ("POST", "/api/v1/recipes/{name}/jobs"): (("Idempotency-Key", "header"),),
+    ("GET", "/api/v1/jobs/{job_id}/tasks"): (("limit", "query"), ("offset", "query")),
+    ("GET", "/api/v1/jobs/{job_id}/output"): (("limit", "query"), ("offset", "query")),
+    ("GET", "/api/v1/jobs/{job_id}/events"): (("limit", "query"), ("after", "query")),
+    ("GET", "/api/v1/jobs/{job_id}/stream"): (("last_event_id", "query"), ("Last-Event-ID", "header")),
+    ("GET", "/api/v1/projects/{name}/stream"): (("last_event_id", "query"), ("Last-Event-ID", "header")),
+    ("GET", "/api/v1/jobs/watch"): (("ids", "query"), ("last_event_id", "query"), ("Last-Event-ID", "header")),
+    ("GET", "/api/v1/account/ledger"): (("limit", "query"), ("before", "query")),
+    ("POST", "/api/v1/account/quotes/{quote_id}/pay/x402"): (("PAYMENT-SIGNATURE", "header"),),
+    ("GET", "/api/v1/artifacts"): (("limit", "query"), ("before", "query"), ("prefix", "query")),
+    ("POST", "/api/v1/artifacts"): (
+        ("filename", "query"),
+        ("X-Artifact-Filename", "header"),
+        ("X-Artifact-Sha256", "header"),
+    ),
+    ("GET", "/api/v1/artifacts/{artifact_id}"): (
+        ("Range", "header"),
+        ("If-Range", "header"),
+        ("If-None-Match", "header"),
+    ),
+    ("PUT", "/api/v1/artifacts/multipart/{upload_id}/parts/{number}"): (("sig", "query"), ("X-Part-Sha256", "header")),
+    ("GET", "/api/v1/admin/feedback"): (("limit", "query"), ("before", "query"), ("type", "query")),
+}
 
 #: Paths whose successful answer is not JSON, with its media type (their errors are still the JSON envelope).
 NOT_JSON: dict[str, str] = {
@@ -100,11 +136,15 @@ def openapi() -> dict[str, Any]:
 
 
 def operation(method: str, path: str, auth: bool, summary: str) -> dict[str, Any]:
-    """One operation: its path parameters (strings), request body, responses and security."""
+    """One operation: its parameters (strings), request body, responses and security."""
     result: dict[str, Any] = {"summary": summary, "responses": responses(method, path)}
     parameters = [
         {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
         for name in re.findall(r"{(\w+)}", path)
+    ]
+    parameters += [
+        {"name": name, "in": where, "required": False, "schema": {"type": "string"}}
+        for name, where in PARAMETERS.get((method, path), ())
     ]
     if parameters:
         result["parameters"] = parameters

@@ -6,7 +6,15 @@ import jsonschema
 import pytest
 
 from controller.core.errors import ComputalotError, NotFound
-from controller.docs.openapi import ERROR_ENVELOPE, JSON_BODIES, NOT_JSON, PAYMENT_REQUESTS, RAW_BODIES, openapi
+from controller.docs.openapi import (
+    ERROR_ENVELOPE,
+    JSON_BODIES,
+    NOT_JSON,
+    PARAMETERS,
+    PAYMENT_REQUESTS,
+    RAW_BODIES,
+    openapi,
+)
 from controller.docs.routes import ENDPOINTS
 
 OPERATIONS = {(method, path) for method, path, _, _ in ENDPOINTS}
@@ -66,3 +74,25 @@ def test_the_error_envelope_schema_accepts_what_the_api_answers(error: Computalo
     jsonschema.validate(error.to_json(), ERROR_ENVELOPE)
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({"code": error.code}, ERROR_ENVELOPE)
+
+
+def test_the_parameter_table_names_only_endpoints() -> None:
+    # Given the query parameters and headers the routes read
+    # Then each operation named is an endpoint
+    assert set(PARAMETERS) <= OPERATIONS
+
+
+def test_a_listing_declares_its_query_parameters_and_a_submission_its_idempotency_header() -> None:
+    # Given the document
+    paths = openapi()["paths"]
+    # Then the job listing declares its filters as optional strings, after no path parameter
+    listed = {(p["name"], p["in"], p["required"]) for p in paths["/api/v1/jobs"]["get"]["parameters"]}
+    assert ("limit", "query", False) in listed and ("before", "query", False) in listed
+    # And a submission declares Idempotency-Key, and a job's stream its path parameter first
+    assert paths["/api/v1/jobs"]["post"]["parameters"][0]["name"] == "Idempotency-Key"
+    stream = paths["/api/v1/jobs/{job_id}/stream"]["get"]["parameters"]
+    assert [(p["name"], p["in"]) for p in stream] == [
+        ("job_id", "path"),
+        ("last_event_id", "query"),
+        ("Last-Event-ID", "header"),
+    ]
