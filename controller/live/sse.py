@@ -29,6 +29,9 @@ logger = logging.getLogger(__name__)
 RETRY_MS = 2000
 #: Longest wait between checks that the client is still connected.
 _CHECK_S = 5.0
+#: The largest event id: a database integer is 64-bit signed, and a larger one would fail the query after the
+#: stream's 200 had been sent.
+MAX_EVENT_ID = 2**63 - 1
 #: Event kinds after which a job stream checks whether it may end.
 _ENDING = frozenset({"status", "result"})
 #: Job event kinds shown on a project stream (with every event of the project itself, such as `push`).
@@ -39,14 +42,14 @@ def last_event_id(request: web.Request) -> int:
     """Where to resume: the `Last-Event-ID` header (a reconnecting EventSource sends it), else `?last_event_id=`.
 
     Raises:
-      ValidationFailed: the value is not a non-negative integer.
+      ValidationFailed: the value is not an integer from 0 to MAX_EVENT_ID.
     """
     raw = request.headers.get("Last-Event-ID") or request.query.get("last_event_id") or "0"
     try:
         value = int(raw)
     except ValueError:
         value = -1
-    if value < 0:
+    if not 0 <= value <= MAX_EVENT_ID:
         raise ValidationFailed([field_error("Last-Event-ID", "must be the id (an integer) of an event you received")])
     return value
 

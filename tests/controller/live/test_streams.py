@@ -184,6 +184,22 @@ async def test_a_malformed_last_event_id_answers_422(client: Any) -> None:
     assert (await response.json())["error"]["code"] == "validation_failed"
 
 
+@pytest.mark.parametrize("value", [str(2**63), "99999999999999999999", "-1"])
+async def test_a_last_event_id_outside_the_databases_integers_answers_422_before_the_stream_starts(
+    client: Any, value: str
+) -> None:
+    # Given a job of the caller
+    account, headers = await new_account(client)
+    job = await new_job(client, account)
+    # When its stream is opened with an event id no 64-bit integer holds (or a negative one), by header or query
+    by_header = await client.get(f"/api/v1/jobs/{job.id}/stream", headers={**headers, "Last-Event-ID": value})
+    by_query = await client.get(f"/api/v1/jobs/{job.id}/stream?last_event_id={value}", headers=headers)
+    # Then each answers 422 with the envelope instead of a 200 that breaks off
+    for response in (by_header, by_query):
+        assert response.status == 422
+        assert (await response.json())["error"]["details"]["fields"][0]["field"] == "Last-Event-ID"
+
+
 async def test_another_accounts_job_stream_answers_404(client: Any) -> None:
     owner, _ = await new_account(client)
     _, stranger = await new_account(client)
