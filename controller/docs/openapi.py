@@ -79,18 +79,18 @@ PARAMETERS: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {
     ("GET", "/api/v1/admin/feedback"): (("limit", "query"), ("before", "query"), ("type", "query")),
 }
 
-#: Paths whose successful answer is not JSON, with its media type (their errors are still the JSON envelope).
-NOT_JSON: dict[str, str] = {
-    "/metrics": "text/plain",
-    "/skill.md": "text/markdown",
-    "/llms.txt": "text/plain",
-    "/llms-full.txt": "text/plain",
-    "/docs": "text/html",
-    "/docs/downloads/{filename}": "application/octet-stream",
-    "/api/v1/artifacts/{artifact_id}": "application/octet-stream",
-    "/api/v1/jobs/{job_id}/stream": "text/event-stream",
-    "/api/v1/jobs/watch": "text/event-stream",
-    "/api/v1/projects/{name}/stream": "text/event-stream",
+#: Operations whose successful answer is not JSON, with its media type (their errors are still the JSON envelope).
+NOT_JSON: dict[tuple[str, str], str] = {
+    ("GET", "/metrics"): "text/plain",
+    ("GET", "/skill.md"): "text/markdown",
+    ("GET", "/llms.txt"): "text/plain",
+    ("GET", "/llms-full.txt"): "text/plain",
+    ("GET", "/docs"): "text/html",
+    ("GET", "/docs/downloads/{filename}"): "application/octet-stream",
+    ("GET", "/api/v1/artifacts/{artifact_id}"): "application/octet-stream",
+    ("GET", "/api/v1/jobs/{job_id}/stream"): "text/event-stream",
+    ("GET", "/api/v1/jobs/watch"): "text/event-stream",
+    ("GET", "/api/v1/projects/{name}/stream"): "text/event-stream",
 }
 
 #: Operations whose 402 is not an error but a payment request: the quote and its x402 requirements.
@@ -166,9 +166,9 @@ def request_body(method: str, path: str) -> dict[str, Any] | None:
 
 
 def responses(method: str, path: str) -> dict[str, Any]:
-    """Success in the path's media type; every 4xx and 5xx as the error envelope."""
+    """Success in the operation's media type; every 4xx and 5xx as the error envelope."""
     error = {"description": "The error envelope", "content": {"application/json": {"schema": ERROR_REF}}}
-    media_type = NOT_JSON.get(path)
+    media_type = NOT_JSON.get((method, path))
     success = {media_type: {}} if media_type else {"application/json": {"schema": {"type": "object"}}}
     result: dict[str, Any] = {"2XX": {"description": "Success", "content": success}, "4XX": error, "5XX": error}
     if (method, path) in PAYMENT_REQUESTS:
