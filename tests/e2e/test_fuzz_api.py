@@ -11,7 +11,7 @@ project, artifact and multipart upload), with the rest of the request still fuzz
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
@@ -89,35 +89,42 @@ class RealObjects:
     def _real(self, key: str) -> str | None:
         if key == "job_id":
             return self.job_id
-        if key in ("name", "artifact_id", "upload_id", "recipe") and key not in self._made:
-            with self.platform.http(self.token) as http:
-                self._made[key] = _MAKERS[key](http)
+        if key in _MAKERS and key not in self._made:
+            self._made[key] = _MAKERS[key](self.platform, self.token)
         return self._made.get(key)
 
 
-def _project(http: httpx.Client) -> str:
+def _project(platform: Platform, token: str) -> str:
     """A pushed project, so its stream has an event to show."""
-    with ComputalotClient(str(http.base_url), http.headers["Authorization"].removeprefix("Bearer ")) as owner:
+    with ComputalotClient(platform.url, token) as owner:
         return make_project(owner, {"computalot.project.json": process_manifest(["python3", "run.py"])})
 
 
-def _artifact(http: httpx.Client) -> str:
-    created = http.post("/api/v1/artifacts", content=secrets.token_bytes(64), headers={"X-Artifact-Filename": "a.bin"})
+def _artifact(platform: Platform, token: str) -> str:
+    with platform.http(token) as http:
+        created = http.post("/api/v1/artifacts", content=secrets.token_bytes(64), headers={"X-Artifact-Filename": "a"})
     assert created.status_code == 201, created.text
     return str(created.json()["id"])
 
 
-def _upload(http: httpx.Client) -> str:
-    started = http.post("/api/v1/artifacts/multipart", json={"filename": "m.bin", "size": 1024})
+def _upload(platform: Platform, token: str) -> str:
+    with platform.http(token) as http:
+        started = http.post("/api/v1/artifacts/multipart", json={"filename": "m.bin", "size": 1024})
     assert started.status_code == 201, started.text
     return str(started.json()["upload_id"])
 
 
-def _recipe(http: httpx.Client) -> str:
-    return str(http.get("/api/v1/recipes").json()["recipes"][0]["name"])
+def _recipe(platform: Platform, token: str) -> str:
+    with platform.http(token) as http:
+        return str(http.get("/api/v1/recipes").json()["recipes"][0]["name"])
 
 
-_MAKERS = {"name": _project, "artifact_id": _artifact, "upload_id": _upload, "recipe": _recipe}
+_MAKERS: dict[str, Callable[[Platform, str], str]] = {
+    "name": _project,
+    "artifact_id": _artifact,
+    "upload_id": _upload,
+    "recipe": _recipe,
+}
 
 
 @pytest.fixture(scope="module")
