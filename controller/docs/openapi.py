@@ -43,40 +43,61 @@ RAW_BODIES: frozenset[tuple[str, str]] = frozenset(
     }
 )
 
-#: The optional query parameters and request headers each operation reads, as (name, "query" | "header").
-#: Values are declared as strings: each route checks its own (an integer's bounds, a job id, an ISO time).
-PARAMETERS: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {
+#: The optional query parameters and request headers each operation reads: (name, "query" | "header", JSON type).
+#: An integer's bounds, an id's form and an enum's values are left to each route to check and to the guides.
+PARAMETERS: dict[tuple[str, str], tuple[tuple[str, str, str], ...]] = {
     ("GET", "/api/v1/jobs"): (
-        ("limit", "query"),
-        ("status", "query"),
-        ("project", "query"),
-        ("tag", "query"),
-        ("before", "query"),
+        ("limit", "query", "integer"),
+        ("status", "query", "string"),
+        ("project", "query", "string"),
+        ("tag", "query", "string"),
+        ("before", "query", "string"),
     ),
-    ("POST", "/api/v1/jobs"): (("Idempotency-Key", "header"),),
-    ("POST", "/api/v1/jobs/batch"): (("Idempotency-Key", "header"),),
-    ("POST", "/api/v1/recipes/{name}/jobs"): (("Idempotency-Key", "header"),),
-    ("GET", "/api/v1/jobs/{job_id}/tasks"): (("limit", "query"), ("offset", "query")),
-    ("GET", "/api/v1/jobs/{job_id}/output"): (("limit", "query"), ("offset", "query")),
-    ("GET", "/api/v1/jobs/{job_id}/events"): (("limit", "query"), ("after", "query")),
-    ("GET", "/api/v1/jobs/{job_id}/stream"): (("last_event_id", "query"), ("Last-Event-ID", "header")),
-    ("GET", "/api/v1/projects/{name}/stream"): (("last_event_id", "query"), ("Last-Event-ID", "header")),
-    ("GET", "/api/v1/jobs/watch"): (("ids", "query"), ("last_event_id", "query"), ("Last-Event-ID", "header")),
-    ("GET", "/api/v1/account/ledger"): (("limit", "query"), ("before", "query")),
-    ("POST", "/api/v1/account/quotes/{quote_id}/pay/x402"): (("PAYMENT-SIGNATURE", "header"),),
-    ("GET", "/api/v1/artifacts"): (("limit", "query"), ("before", "query"), ("prefix", "query")),
+    ("POST", "/api/v1/jobs"): (("Idempotency-Key", "header", "string"),),
+    ("POST", "/api/v1/jobs/batch"): (("Idempotency-Key", "header", "string"),),
+    ("POST", "/api/v1/recipes/{name}/jobs"): (("Idempotency-Key", "header", "string"),),
+    ("GET", "/api/v1/jobs/{job_id}/tasks"): (("limit", "query", "integer"), ("offset", "query", "integer")),
+    ("GET", "/api/v1/jobs/{job_id}/output"): (("limit", "query", "integer"), ("offset", "query", "integer")),
+    ("GET", "/api/v1/jobs/{job_id}/events"): (("limit", "query", "integer"), ("after", "query", "integer")),
+    ("GET", "/api/v1/jobs/{job_id}/stream"): (
+        ("last_event_id", "query", "integer"),
+        ("Last-Event-ID", "header", "integer"),
+    ),
+    ("GET", "/api/v1/projects/{name}/stream"): (
+        ("last_event_id", "query", "integer"),
+        ("Last-Event-ID", "header", "integer"),
+    ),
+    ("GET", "/api/v1/jobs/watch"): (
+        ("ids", "query", "string"),
+        ("last_event_id", "query", "integer"),
+        ("Last-Event-ID", "header", "integer"),
+    ),
+    ("GET", "/api/v1/account/ledger"): (("limit", "query", "integer"), ("before", "query", "integer")),
+    ("POST", "/api/v1/account/quotes/{quote_id}/pay/x402"): (("PAYMENT-SIGNATURE", "header", "string"),),
+    ("GET", "/api/v1/artifacts"): (
+        ("limit", "query", "integer"),
+        ("before", "query", "string"),
+        ("prefix", "query", "string"),
+    ),
     ("POST", "/api/v1/artifacts"): (
-        ("filename", "query"),
-        ("X-Artifact-Filename", "header"),
-        ("X-Artifact-Sha256", "header"),
+        ("filename", "query", "string"),
+        ("X-Artifact-Filename", "header", "string"),
+        ("X-Artifact-Sha256", "header", "string"),
     ),
     ("GET", "/api/v1/artifacts/{artifact_id}"): (
-        ("Range", "header"),
-        ("If-Range", "header"),
-        ("If-None-Match", "header"),
+        ("Range", "header", "string"),
+        ("If-Range", "header", "string"),
+        ("If-None-Match", "header", "string"),
     ),
-    ("PUT", "/api/v1/artifacts/multipart/{upload_id}/parts/{number}"): (("sig", "query"), ("X-Part-Sha256", "header")),
-    ("GET", "/api/v1/admin/feedback"): (("limit", "query"), ("before", "query"), ("type", "query")),
+    ("PUT", "/api/v1/artifacts/multipart/{upload_id}/parts/{number}"): (
+        ("sig", "query", "string"),
+        ("X-Part-Sha256", "header", "string"),
+    ),
+    ("GET", "/api/v1/admin/feedback"): (
+        ("limit", "query", "integer"),
+        ("before", "query", "integer"),
+        ("type", "query", "string"),
+    ),
 }
 
 #: Operations whose successful answer is not JSON, with its media type (their errors are still the JSON envelope).
@@ -136,15 +157,15 @@ def openapi() -> dict[str, Any]:
 
 
 def operation(method: str, path: str, auth: bool, summary: str) -> dict[str, Any]:
-    """One operation: its parameters (strings), request body, responses and security."""
+    """One operation: its parameters, request body, responses and security."""
     result: dict[str, Any] = {"summary": summary, "responses": responses(method, path)}
     parameters = [
         {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
         for name in re.findall(r"{(\w+)}", path)
     ]
     parameters += [
-        {"name": name, "in": where, "required": False, "schema": {"type": "string"}}
-        for name, where in PARAMETERS.get((method, path), ())
+        {"name": name, "in": where, "required": False, "schema": {"type": kind}}
+        for name, where, kind in PARAMETERS.get((method, path), ())
     ]
     if parameters:
         result["parameters"] = parameters

@@ -85,9 +85,12 @@ def test_the_parameter_table_names_only_endpoints() -> None:
 def test_a_listing_declares_its_query_parameters_and_a_submission_its_idempotency_header() -> None:
     # Given the document
     paths = openapi()["paths"]
-    # Then the job listing declares its filters as optional strings, after no path parameter
+    # Then the job listing declares its filters as optional
     listed = {(p["name"], p["in"], p["required"]) for p in paths["/api/v1/jobs"]["get"]["parameters"]}
     assert ("limit", "query", False) in listed and ("before", "query", False) in listed
+    # And an integer is declared as one, an id as a string
+    kinds = {p["name"]: p["schema"]["type"] for p in paths["/api/v1/jobs"]["get"]["parameters"]}
+    assert (kinds["limit"], kinds["before"]) == ("integer", "string")
     # And a submission declares Idempotency-Key, and a job's stream its path parameter first
     assert paths["/api/v1/jobs"]["post"]["parameters"][0]["name"] == "Idempotency-Key"
     stream = paths["/api/v1/jobs/{job_id}/stream"]["get"]["parameters"]
