@@ -29,6 +29,8 @@ routes = web.RouteTableDef()
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 _FIELDS = {"name", "remote_dir", "description"}
+#: longest text field values (remote_dir's column holds 500; PostgreSQL stores no NUL in text)
+_TEXT_LIMITS = {"remote_dir": 500, "description": 10_000}
 
 #: Available balance a project init needs (init itself is free).
 INIT_MINIMUM_MICRO = 5 * ledger.MICRO_PER_USD
@@ -52,9 +54,14 @@ def _check_fields(body: object, allowed: set[str]) -> dict:
     errors = [
         field_error(k, f"unknown field; allowed: {', '.join(sorted(allowed))}") for k in sorted(set(body) - allowed)
     ]
-    for key in ("remote_dir", "description"):
-        if key in body and body[key] is not None and not isinstance(body[key], str):
+    for key, limit in _TEXT_LIMITS.items():
+        value = body.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, str):
             errors.append(field_error(key, "must be a string"))
+        elif len(value) > limit or any(ord(c) < 32 and c not in "\t\n" for c in value):
+            errors.append(field_error(key, f"must be at most {limit} characters, without NUL or control characters"))
     if errors:
         raise ValidationFailed(errors)
     return body
