@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -64,16 +65,17 @@ async def read_json(request: web.Request, max_bytes: int, recommended_action: st
     return json_depth.loads(body)
 
 
+_INTEGER = re.compile(r"-?[0-9]{1,19}")
+
+
 def int_query(request: web.Request, name: str, default: int, low: int, high: int) -> int:
     """An integer query parameter within bounds."""
 
     raw = request.query.get(name)
     if raw is None or raw == "":
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        value = low - 1
+    # ASCII digits only: int() also reads other scripts' digits ("٣" is 3)
+    value = int(raw) if _INTEGER.fullmatch(raw) else low - 1
     if not low <= value <= high:
         raise ValidationFailed([field_error(name, f"must be an integer from {low} to {high}")])
     return value
