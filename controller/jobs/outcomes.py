@@ -60,9 +60,10 @@ def claim_task(task_id_: str, attempt: int, agent_id: str, agent_is_running: Cal
     if task.attempt != attempt:
         return Claim(False, f"stale attempt {attempt}; the task is on attempt {task.attempt}")
     now = time.time()
+    if task.status == TaskStatus.RUNNING and agent_is_running(task.agent_id, task.id):
+        # the same agent included: a redelivered message must not start a second run beside the first
+        return Claim(False, "duplicate delivery: an agent is already running this attempt")
     if task.status == TaskStatus.RUNNING and task.agent_id != agent_id:
-        if agent_is_running(task.agent_id, task.id):
-            return Claim(False, "duplicate delivery: another agent is running this attempt")
         if task.free_retries >= MAX_FREE_RETRIES:
             _finish_task(
                 task,

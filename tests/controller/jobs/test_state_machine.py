@@ -41,13 +41,22 @@ from tests.controller.jobs.states import (
 # -- claim_task ---------------------------------------------------------------------------------------------------
 
 CLAIMS = [
-    # given, claiming agent, attempt offset, whether the task's agent is alive, answer, state after
+    # given, claiming agent, attempt offset, whether the task's agent reports running it, answer, state after
     pytest.param(queued, "agent-1", 0, False, RUN, State("running", 1, "agent-1", 0, "running"), id="first-claim"),
     pytest.param(
         second_queued, "agent-2", 0, False, RUN, State("running", 1, "agent-2", 0, "running"), id="later-claim"
     ),
     pytest.param(
         running, "agent-1", 0, False, RUN, State("running", 1, "agent-1", 0, "running"), id="same-agent-again"
+    ),
+    pytest.param(
+        running,
+        "agent-1",
+        0,
+        True,
+        "duplicate delivery",
+        State("running", 1, "agent-1", 0, "running"),
+        id="same-agent-duplicate",
     ),
     pytest.param(
         running,
