@@ -18,26 +18,17 @@ from controller.billing import accounts, ledger
 from controller.billing.models import LedgerEntry
 from controller.billing.views import entry_json
 from controller.core.errors import ValidationFailed, field_error
-from controller.core.web import STORE, int_query, json_response, read_json
+from controller.core.web import STORE, int_query, json_response, read_fields
 from controller.feedback.routes import feedback_json
 
 routes = web.RouteTableDef()
 
+#: largest admin request body
+_MAX_BODY = 64 * 1024
+
 
 def _admin(request: web.Request) -> None:
     require_admin(account_of(request))
-
-
-async def _body(request: web.Request, allowed: set[str]) -> dict[str, Any]:
-    body = await read_json(request, 64 * 1024)
-    if not isinstance(body, dict):
-        raise ValidationFailed([field_error("body", "must be a JSON object")])
-    unknown = sorted(set(body) - allowed)
-    if unknown:
-        raise ValidationFailed(
-            [field_error(k, f"unknown field; allowed: {', '.join(sorted(allowed))}") for k in unknown]
-        )
-    return body
 
 
 def _string(body: dict[str, Any], key: str, *, required: bool = False, default: str = "") -> str:
@@ -72,7 +63,7 @@ async def list_accounts(request: web.Request) -> web.Response:
 @routes.post("/api/v1/admin/accounts")
 async def create_account(request: web.Request) -> web.Response:
     _admin(request)
-    body = await _body(request, {"name", "role", "credit_usd"})
+    body = await read_fields(request, {"name", "role", "credit_usd"}, _MAX_BODY)
     name = _string(body, "name", required=True)
     role = service.check_role(_string(body, "role", default="member"))
     credit = _amount(body, "credit_usd") if body.get("credit_usd") not in (None, 0) else 0
@@ -84,7 +75,7 @@ async def create_account(request: web.Request) -> web.Response:
 async def create_agent(request: web.Request) -> web.Response:
     """An agent's account and key: the agent routes only, for the attempts that agent claims."""
     _admin(request)
-    name = _string(await _body(request, {"name"}), "name", required=True)
+    name = _string(await read_fields(request, {"name"}, _MAX_BODY), "name", required=True)
     account, issued = await request.app[STORE].write(service.create_agent, name)
     return json_response({"agent": account_json(account), "agent_id": account.id, **_issued(issued)}, status=201)
 
@@ -100,7 +91,7 @@ async def list_keys(request: web.Request) -> web.Response:
 async def issue_key(request: web.Request) -> web.Response:
     _admin(request)
     account_id = service.account(request.match_info["account_id"]).id
-    label = _string(await _body(request, {"label"}), "label") if request.can_read_body else ""
+    label = _string(await read_fields(request, {"label"}, _MAX_BODY), "label") if request.can_read_body else ""
     return json_response(_issued(await request.app[STORE].write(service.issue_key, account_id, label)), status=201)
 
 
@@ -126,7 +117,7 @@ async def _move_money(request: web.Request, move: Callable[[str, int, str], Ledg
     """Credit or debit the account of the URL by `amount_usd`, for `reason`."""
     _admin(request)
     account_id = service.account(request.match_info["account_id"]).id
-    body = await _body(request, {"amount_usd", "reason"})
+    body = await read_fields(request, {"amount_usd", "reason"}, _MAX_BODY)
     amount, reason = _amount(body), _string(body, "reason", required=True)
     return _entry(await request.app[STORE].write(move, account_id, amount, reason))
 
@@ -140,7 +131,7 @@ async def list_wallets(request: web.Request) -> web.Response:
 @routes.post("/api/v1/admin/wallets")
 async def whitelist_wallet(request: web.Request) -> web.Response:
     _admin(request)
-    body = await _body(request, {"wallet_address", "chain", "account_id", "name", "role"})
+    body = await read_fields(request, {"wallet_address", "chain", "account_id", "name", "role"}, _MAX_BODY)
     role = service.check_role(_string(body, "role", default="member"))
     address = _string(body, "wallet_address", required=True)
     chain, name = _string(body, "chain", default="base"), _string(body, "name")

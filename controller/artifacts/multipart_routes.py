@@ -11,22 +11,9 @@ from controller.artifacts import multipart
 from controller.artifacts.models import ArtifactUpload
 from controller.artifacts.routes import MAX_JSON_BYTES, base_url, check_sha256
 from controller.artifacts.service import ARTIFACTS, artifact_json, check_filename
-from controller.core.errors import ValidationFailed, field_error
-from controller.core.web import json_response, not_found, read_json
+from controller.core.web import json_response, not_found, read_fields
 
 routes = web.RouteTableDef()
-
-
-async def _body(request: web.Request, allowed: set[str]) -> dict[str, Any]:
-    body = await read_json(request, MAX_JSON_BYTES)
-    if not isinstance(body, dict):
-        raise ValidationFailed([field_error("body", "must be a JSON object")])
-    unknown = sorted(set(body) - allowed)
-    if unknown:
-        raise ValidationFailed(
-            [field_error(k, f"unknown field; allowed: {', '.join(sorted(allowed))}") for k in unknown]
-        )
-    return body
 
 
 def _own_upload(request: web.Request, upload_id: Any) -> ArtifactUpload:
@@ -40,7 +27,7 @@ def _own_upload(request: web.Request, upload_id: Any) -> ArtifactUpload:
 async def start(request: web.Request) -> web.Response:
     account = account_of(request)
     require_writer(account)
-    body = await _body(request, {"filename", "size", "part_size"})
+    body = await read_fields(request, {"filename", "size", "part_size"}, MAX_JSON_BYTES)
     filename = check_filename(body.get("filename"))
     artifacts = request.app[ARTIFACTS]
     upload = await multipart.create(artifacts, account.id, filename, body.get("size"), body.get("part_size"))
@@ -56,7 +43,7 @@ async def inspect(request: web.Request) -> web.Response:
 @routes.post("/api/v1/artifacts/multipart/complete")
 async def complete(request: web.Request) -> web.Response:
     require_writer(account_of(request))
-    body = await _body(request, {"upload_id", "sha256"})
+    body = await read_fields(request, {"upload_id", "sha256"}, MAX_JSON_BYTES)
     upload = _own_upload(request, body.get("upload_id"))
     sha256 = check_sha256(body["sha256"]) if body.get("sha256") is not None else None
     artifact, created = await multipart.complete(request.app[ARTIFACTS], upload, sha256)

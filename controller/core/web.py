@@ -65,6 +65,23 @@ async def read_json(request: web.Request, max_bytes: int, recommended_action: st
     return json_depth.loads(body)
 
 
+async def read_fields(request: web.Request, allowed: set[str], max_bytes: int) -> dict[str, Any]:
+    """The body as a JSON object with no field outside `allowed` (what `read_json` reads, then its shape).
+
+    Raises:
+      ValidationFailed: the body is not an object, or names unknown fields (each one, with the allowed ones).
+    """
+    body = await read_json(request, max_bytes)
+    if not isinstance(body, dict):
+        raise ValidationFailed([field_error("body", "must be a JSON object")])
+    unknown = sorted(set(body) - allowed)
+    if unknown:
+        raise ValidationFailed(
+            [field_error(k, f"unknown field; allowed: {', '.join(sorted(allowed))}") for k in unknown]
+        )
+    return body
+
+
 _INTEGER = re.compile(r"-?[0-9]{1,19}")
 
 
